@@ -1,0 +1,88 @@
+//! Cedar actions as typed constants, so an SDK cannot ask about an action that does not exist.
+
+use std::fmt;
+
+/// One Cedar action, such as `file_system::Action::"read"`.
+///
+/// Holding an `Action` authorizes nothing; it names what `Gate::check` is asked about.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Action {
+    namespace: &'static str,
+    name: &'static str,
+}
+
+impl Action {
+    /// An action in `namespace` with id `name`. Only the constants below are declared in
+    /// the schema; others are rejected by `Gate::check` as evaluation errors.
+    pub const fn new(namespace: &'static str, name: &'static str) -> Self {
+        Self { namespace, name }
+    }
+
+    /// The namespace, e.g. `file_system`.
+    pub const fn namespace(&self) -> &'static str {
+        self.namespace
+    }
+
+    /// The action id, e.g. `read`.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Whether this action changes the host (used for warnings and `--read-only` learning).
+    pub fn is_mutating(&self) -> bool {
+        !matches!(
+            (self.namespace, self.name),
+            ("file_system", "open" | "read" | "redacted_read" | "stat")
+                | ("sysinfo", _)
+                | ("network", "GET" | "connect")
+                | ("process_system", "list" | "list_fds")
+                | ("systemd", "status")
+        )
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}::Action::\"{}\"", self.namespace, self.name)
+    }
+}
+
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// `file_system` actions.
+pub mod fs {
+    use super::Action;
+    const NS: &str = "file_system";
+    /// Open a file or directory handle.
+    pub const OPEN: Action = Action::new(NS, "open");
+    /// Read a file's content or list a directory.
+    pub const READ: Action = Action::new(NS, "read");
+    /// Read a file with unpermitted lines redacted.
+    pub const REDACTED_READ: Action = Action::new(NS, "redacted_read");
+    /// Write a file's content.
+    pub const WRITE: Action = Action::new(NS, "write");
+    /// Create a file or directory.
+    pub const CREATE: Action = Action::new(NS, "create");
+    /// Delete a file or directory.
+    pub const DELETE: Action = Action::new(NS, "delete");
+    /// Read metadata.
+    pub const STAT: Action = Action::new(NS, "stat");
+    /// Change permission bits.
+    pub const CHMOD: Action = Action::new(NS, "chmod");
+    /// Change ownership.
+    pub const CHOWN: Action = Action::new(NS, "chown");
+    /// Rename or move (context: `destination`).
+    pub const MOVE: Action = Action::new(NS, "move");
+    /// Set an extended attribute (context: `xattr.name`).
+    pub const SET_X_ATTR: Action = Action::new(NS, "set_x_attr");
+    /// Run a program (context: arguments, environment, user, group, namespace, capabilities).
+    pub const EXECUTE: Action = Action::new(NS, "execute");
+    /// Enter a network namespace named by a file under `/run/netns`.
+    pub const NETWORK_NAMESPACE: Action = Action::new(NS, "network_namespace");
+    /// Unmount the filesystem mounted on a directory.
+    pub const UNMOUNT: Action = Action::new(NS, "unmount");
+}

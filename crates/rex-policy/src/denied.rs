@@ -1,0 +1,149 @@
+//! `Denied`: a refused request that explains itself and suggests the permit that would allow it.
+
+use std::fmt;
+
+use crate::action::Action;
+use crate::resource::Resource;
+
+/// A policy that took part in a decision, with where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRef {
+    /// Policy id.
+    pub id: String,
+    /// File it came from.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl fmt::Display for PolicyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` ({}:{}:{})",
+            self.id, self.file, self.line, self.column
+        )
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DenyReason {
+    /// No `permit` policy matched the request.
+    NoPermit,
+    /// These `forbid` policies matched; a forbid overrides any permit.
+    Forbidden(Vec<PolicyRef>),
+    /// Evaluating the policies failed (the request is refused: fail closed).
+    EvaluationError(Vec<String>),
+}
+
+/// A refused request. Its one-line form (`Display`) keeps the original REX words
+/// `<principal> unauthorized to perform <action> for <resource>` and adds the reason and,
+/// when a permit can help, the minimal permit that would allow exactly this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    pub(crate) principal: String,
+    pub(crate) action: Action,
+    pub(crate) resource: Resource,
+    pub(crate) reason: DenyReason,
+}
+
+impl Denied {
+    /// The principal's name (the id of `User::"<name>"`).
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// The refused action.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// The resource the request was about.
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// Why it was refused.
+    pub fn reason(&self) -> &DenyReason {
+        &self.reason
+    }
+
+    /// The minimal `permit` that would allow exactly this request, unless a `forbid`
+    /// matched (no permit can override a forbid) or evaluation failed.
+    pub fn suggested_permit(&self) -> Option<String> {
+        match self.reason {
+            DenyReason::NoPermit => Some(format!(
+                "permit (principal == User::\"{}\", action == {}, resource == {});",
+                self.principal.escape_debug(),
+                self.action,
+                self.resource
+            )),
+            _ => None,
+        }
+    }
+
+    /// The reason in words, without the request.
+    pub fn reason_text(&self) -> String {
+        match &self.reason {
+            DenyReason::NoPermit => "no permit policy matched".to_owned(),
+            DenyReason::Forbidden(p) => format!(
+                "forbidden by {}",
+                p.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            DenyReason::EvaluationError(e) => format!("policy evaluation failed: {}", e.join("; ")),
+        }
+    }
+
+    /// A multi-line explanation for people: the request, the reason, and what to do.
+    pub fn explain(&self) -> String {
+        let mut out = format!(
+            "denied: {} unauthorized to perform {} for {}\n  principal: User::\"{}\"\n  action:    {}\n  resource:  {}\n  reason:    {}\n",
+            self.principal,
+            self.action,
+            self.resource,
+            self.principal.escape_debug(),
+            self.action,
+            self.resource,
+            self.reason_text()
+        );
+        match (&self.reason, self.suggested_permit()) {
+            (_, Some(permit)) => {
+                out.push_str("  to allow exactly this request, add:\n    ");
+                out.push_str(&permit);
+                out.push('\n');
+            }
+            (DenyReason::Forbidden(_), None) => {
+                out.push_str(
+                    "  a forbid overrides every permit: narrow or remove the forbid to allow it\n",
+                );
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Permission denied: {} unauthorized to perform {} for {}: {}",
+            self.principal,
+            self.action,
+            self.resource,
+            self.reason_text()
+        )?;
+        if let Some(permit) = self.suggested_permit() {
+            write!(f, "; to allow it: {permit}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Denied {}

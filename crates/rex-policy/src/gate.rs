@@ -1,0 +1,465 @@
+//! The `Gate`: the one place where a `Permit` is made.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request,
+    RestrictedExpression, Schema,
+};
+
+use crate::action::Action;
+use crate::audit::{AuditLog, DecisionRecord, ScriptPosition};
+use crate::denied::{Denied, DenyReason, PolicyRef};
+use crate::error::GateError;
+use crate::path::CanonicalPath;
+use crate::policies::Policies;
+use crate::principal::effective_user_name;
+use crate::resource::{AttrValue, DIR_TYPE, Resource};
+use crate::schema::schema;
+
+/// What the gate does with a request the policy denies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Refuse it (the default).
+    #[default]
+    Enforce,
+    /// Allow it, and record in the decision log and counters that it would have been
+    /// denied. For learning a policy; never for untrusted scripts on real hosts.
+    Audit,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "enforce" => Ok(Self::Enforce),
+            "audit" => Ok(Self::Audit),
+            other => Err(format!(
+                "unknown mode `{other}` (expected `enforce` or `audit`)"
+            )),
+        }
+    }
+}
+
+/// Proof that the gate allowed `action` on one resource. Only [`Gate::check`] makes one
+/// (its fields are private), so an SDK function that takes a `Permit` cannot run without
+/// the check. It authorizes exactly the resource it names, nothing else.
+#[derive(Debug)]
+pub struct Permit {
+    action: Action,
+    resource_id: String,
+    audited: bool,
+}
+
+impl Permit {
+    /// The permitted action.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// The id of the permitted resource (for files: the canonical path).
+    pub fn resource_id(&self) -> &str {
+        &self.resource_id
+    }
+
+    /// True when the policy denied the request and audit mode let it through.
+    pub fn audited(&self) -> bool {
+        self.audited
+    }
+}
+
+/// Counts of decisions in this run. A denial the script caught is still counted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionCounts {
+    /// Requests allowed by the policy.
+    pub allowed: u64,
+    /// Requests refused.
+    pub denied: u64,
+    /// Requests the policy denies that audit mode let through.
+    pub audited: u64,
+    /// Requests whose evaluation failed (also counted in `denied` or `audited`).
+    pub errors: u64,
+}
+
+/// Builds a [`Gate`].
+#[derive(Debug, Default)]
+pub struct GateBuilder {
+    principal: Option<String>,
+    mode: Mode,
+    audit_log: Option<String>,
+    script: Option<String>,
+    job: Option<String>,
+}
+
+impl GateBuilder {
+    /// The principal's name (`User::"<name>"`). Default: the effective user's login name.
+    #[must_use]
+    pub fn principal(mut self, name: impl Into<String>) -> Self {
+        self.principal = Some(name.into());
+        self
+    }
+
+    /// Enforce (default) or audit.
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Append every decision to this JSON Lines file.
+    #[must_use]
+    pub fn audit_log(mut self, path: impl Into<String>) -> Self {
+        self.audit_log = Some(path.into());
+        self
+    }
+
+    /// The script file named in decision records.
+    #[must_use]
+    pub fn script(mut self, file: impl Into<String>) -> Self {
+        self.script = Some(file.into());
+        self
+    }
+
+    /// A job id named in decision records.
+    #[must_use]
+    pub fn job(mut self, id: impl Into<String>) -> Self {
+        self.job = Some(id.into());
+        self
+    }
+
+    /// Builds the gate over `policies`.
+    pub fn build(self, policies: Policies) -> Result<Gate, GateError> {
+        let schema = schema().map_err(GateError::Schema)?;
+        let principal_name = self.principal.unwrap_or_else(effective_user_name);
+        if principal_name.is_empty() {
+            return Err(GateError::EmptyPrincipal);
+        }
+        let user_type = type_name("User").map_err(GateError::Schema)?;
+        let principal = EntityUid::from_type_name_and_id(user_type, EntityId::new(&principal_name));
+        let principal_entity = Entity::new_no_attrs(principal.clone(), HashSet::new());
+        let audit = match self.audit_log {
+            Some(path) => Some(AuditLog::open(&path)?),
+            None => None,
+        };
+        Ok(Gate {
+            principal_name,
+            principal,
+            principal_entity,
+            policies,
+            schema,
+            mode: self.mode,
+            audit,
+            script: self.script,
+            job: self.job,
+            position: AtomicU64::new(0),
+            counts: Counters::default(),
+            authorizer: Authorizer::new(),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    allowed: AtomicU64,
+    denied: AtomicU64,
+    audited: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// Decides every request of one run against one validated policy set, for one principal
+/// fixed at construction. The gate is the only maker of [`Permit`]s.
+#[derive(Debug)]
+pub struct Gate {
+    principal_name: String,
+    principal: EntityUid,
+    principal_entity: Entity,
+    policies: Policies,
+    schema: &'static Schema,
+    mode: Mode,
+    audit: Option<AuditLog>,
+    script: Option<String>,
+    job: Option<String>,
+    position: AtomicU64,
+    counts: Counters,
+    authorizer: Authorizer,
+}
+
+impl Gate {
+    /// Starts building a gate.
+    pub fn builder() -> GateBuilder {
+        GateBuilder::default()
+    }
+
+    /// The principal's name.
+    pub fn principal(&self) -> &str {
+        &self.principal_name
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The policies.
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    /// Records where the script is, for the decision log. Called by the engine before
+    /// each SDK call; 0 means unknown.
+    pub fn set_position(&self, line: u32, column: u32) {
+        self.position.store(
+            (u64::from(line) << 32) | u64::from(column),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Decision counts so far.
+    pub fn counts(&self) -> DecisionCounts {
+        DecisionCounts {
+            allowed: self.counts.allowed.load(Ordering::Relaxed),
+            denied: self.counts.denied.load(Ordering::Relaxed),
+            audited: self.counts.audited.load(Ordering::Relaxed),
+            errors: self.counts.errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Asks whether the principal may perform `action` on `resource` with an empty context.
+    pub fn check(&self, action: Action, resource: &Resource) -> Result<Permit, Denied> {
+        self.check_with_context(
+            action,
+            resource,
+            serde_json::Value::Object(Default::default()),
+        )
+    }
+
+    /// Asks whether the principal may perform `action` on `resource` with `context` (a
+    /// JSON object shaped as the schema declares for `action`). A context that does not fit
+    /// the schema, like any other evaluation error, is a denial (fail closed).
+    pub fn check_with_context(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: serde_json::Value,
+    ) -> Result<Permit, Denied> {
+        let outcome = self.evaluate(action, resource, context);
+        let (reason, determining) = match outcome {
+            Ok(Outcome::Allow(policies)) => {
+                self.counts.allowed.fetch_add(1, Ordering::Relaxed);
+                self.log(action, resource, true, true, "permit", policies, Vec::new())
+                    .map_err(|e| {
+                        self.denied(action, resource, DenyReason::EvaluationError(vec![e]))
+                    })?;
+                return Ok(Permit {
+                    action,
+                    resource_id: resource.id().to_owned(),
+                    audited: false,
+                });
+            }
+            Ok(Outcome::Deny(forbids)) if forbids.is_empty() => (DenyReason::NoPermit, forbids),
+            Ok(Outcome::Deny(forbids)) => {
+                let refs = forbids.iter().map(|id| self.policy_ref(id)).collect();
+                (DenyReason::Forbidden(refs), forbids)
+            }
+            Err(errors) => {
+                self.counts.errors.fetch_add(1, Ordering::Relaxed);
+                (DenyReason::EvaluationError(errors), Vec::new())
+            }
+        };
+        let kind = match reason {
+            DenyReason::NoPermit => "no_permit",
+            DenyReason::Forbidden(_) => "forbid",
+            DenyReason::EvaluationError(_) => "error",
+        };
+        let errors = match &reason {
+            DenyReason::EvaluationError(e) => e.clone(),
+            _ => Vec::new(),
+        };
+        let enforced = self.mode == Mode::Enforce;
+        let logged = self.log(action, resource, false, enforced, kind, determining, errors);
+        if enforced || logged.is_err() {
+            self.counts.denied.fetch_add(1, Ordering::Relaxed);
+            return Err(self.denied(action, resource, reason));
+        }
+        self.counts.audited.fetch_add(1, Ordering::Relaxed);
+        Ok(Permit {
+            action,
+            resource_id: resource.id().to_owned(),
+            audited: true,
+        })
+    }
+
+    fn denied(&self, action: Action, resource: &Resource, reason: DenyReason) -> Denied {
+        Denied {
+            principal: self.principal_name.clone(),
+            action,
+            resource: resource.clone(),
+            reason,
+        }
+    }
+
+    fn policy_ref(&self, id: &str) -> PolicyRef {
+        match self.policies.origin(id) {
+            Some(o) => PolicyRef {
+                id: o.id.clone(),
+                file: o.file.clone(),
+                line: o.line,
+                column: o.column,
+            },
+            None => PolicyRef {
+                id: id.to_owned(),
+                file: String::new(),
+                line: 0,
+                column: 0,
+            },
+        }
+    }
+
+    fn evaluate(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: serde_json::Value,
+    ) -> Result<Outcome, Vec<String>> {
+        let action_uid = EntityUid::from_type_name_and_id(
+            type_name(&format!("{}::Action", action.namespace())).map_err(|e| vec![e])?,
+            EntityId::new(action.name()),
+        );
+        let (resource_uid, entities) = self.entities(resource).map_err(|e| vec![e])?;
+        let context = Context::from_json_value(context, Some((self.schema, &action_uid)))
+            .map_err(|e| vec![format!("invalid context for {action}: {e}")])?;
+        let request = Request::new(
+            self.principal.clone(),
+            action_uid,
+            resource_uid,
+            context,
+            Some(self.schema),
+        )
+        .map_err(|e| vec![format!("invalid request: {e}")])?;
+        let response = self
+            .authorizer
+            .is_authorized(&request, self.policies.set(), &entities);
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(ToString::to_string)
+            .collect();
+        let determining: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        match response.decision() {
+            Decision::Allow => Ok(Outcome::Allow(determining)),
+            Decision::Deny if !errors.is_empty() && determining.is_empty() => Err(errors),
+            Decision::Deny => Ok(Outcome::Deny(determining)),
+        }
+    }
+
+    /// The resource's entity, its ancestor directories up to `/`, and the principal.
+    fn entities(&self, resource: &Resource) -> Result<(EntityUid, Entities), String> {
+        let uid = EntityUid::from_type_name_and_id(
+            type_name(resource.type_name())?,
+            EntityId::new(resource.id()),
+        );
+        let mut all = Vec::with_capacity(8);
+        let mut parents = HashSet::new();
+        let dir_type = type_name(DIR_TYPE)?;
+        if let Some(parent) = resource.parent_dir() {
+            parents.insert(dir_uid(&dir_type, parent));
+            let mut dir = Some(parent.clone());
+            while let Some(d) = dir {
+                let up = d.parent();
+                let mut dp = HashSet::new();
+                if let Some(u) = &up {
+                    dp.insert(dir_uid(&dir_type, u));
+                }
+                let attrs = HashMap::from([(
+                    "path".to_owned(),
+                    RestrictedExpression::new_string(d.as_str().to_owned()),
+                )]);
+                let e =
+                    Entity::new(dir_uid(&dir_type, &d), attrs, dp).map_err(|e| e.to_string())?;
+                all.push(e);
+                dir = up;
+            }
+        }
+        let attrs = resource
+            .attrs()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), restricted(v)))
+            .collect::<HashMap<_, _>>();
+        all.push(Entity::new(uid.clone(), attrs, parents).map_err(|e| e.to_string())?);
+        all.push(self.principal_entity.clone());
+        let entities =
+            Entities::from_entities(all, Some(self.schema)).map_err(|e| e.to_string())?;
+        Ok((uid, entities))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log(
+        &self,
+        action: Action,
+        resource: &Resource,
+        allow: bool,
+        enforced: bool,
+        reason: &'static str,
+        policies: Vec<String>,
+        errors: Vec<String>,
+    ) -> Result<(), String> {
+        let Some(log) = &self.audit else {
+            return Ok(());
+        };
+        let packed = self.position.load(Ordering::Relaxed);
+        let (line, column) = ((packed >> 32) as u32, (packed & 0xffff_ffff) as u32);
+        let script = (line > 0).then(|| ScriptPosition {
+            file: self.script.clone(),
+            line,
+            column,
+        });
+        let record = DecisionRecord {
+            v: 1,
+            time: jiff::Timestamp::now().to_string(),
+            principal: &self.principal_name,
+            action: action.to_string(),
+            resource: resource.to_string(),
+            decision: if allow { "allow" } else { "deny" },
+            enforced,
+            reason,
+            policies,
+            errors,
+            script,
+            job: self.job.as_deref(),
+        };
+        log.write(&record)
+            .map_err(|e| format!("cannot write audit log `{}`: {e}", log.path()))
+    }
+}
+
+enum Outcome {
+    Allow(Vec<String>),
+    Deny(Vec<String>),
+}
+
+fn type_name(name: &str) -> Result<EntityTypeName, String> {
+    EntityTypeName::from_str(name).map_err(|e| format!("bad entity type `{name}`: {e}"))
+}
+
+fn dir_uid(dir_type: &EntityTypeName, path: &CanonicalPath) -> EntityUid {
+    EntityUid::from_type_name_and_id(dir_type.clone(), EntityId::new(path.as_str()))
+}
+
+fn restricted(v: &AttrValue) -> RestrictedExpression {
+    match v {
+        AttrValue::String(s) => RestrictedExpression::new_string(s.clone()),
+        AttrValue::Long(n) => RestrictedExpression::new_long(*n),
+        AttrValue::Bool(b) => RestrictedExpression::new_bool(*b),
+        AttrValue::StringSet(items) => RestrictedExpression::new_set(
+            items
+                .iter()
+                .map(|s| RestrictedExpression::new_string(s.clone())),
+        ),
+    }
+}

@@ -1,0 +1,31 @@
+//! rex-policy: the Cedar side of rex.
+//!
+//! - the embedded schema ([`schema::SCHEMA_TEXT`]), compatible with the original REX schema;
+//! - [`Policies`]: policy files parsed and validated strictly against it at load, every
+//!   problem located by file, line and column;
+//! - [`Gate`]: the principal fixed for the run, the policies and the mode; its
+//!   [`Gate::check`] is the only way to obtain a [`Permit`], and a refusal is a [`Denied`]
+//!   that explains itself and suggests the minimal permit;
+//! - the decision log ([`audit`]), one JSON line per decision;
+//! - [`CanonicalPath`] and [`Resource`]: what requests are about.
+#![forbid(unsafe_code)]
+
+pub mod action;
+pub mod audit;
+mod denied;
+mod error;
+mod gate;
+pub mod path;
+mod policies;
+mod principal;
+mod resource;
+pub mod schema;
+
+pub use action::Action;
+pub use denied::{Denied, DenyReason, PolicyRef};
+pub use error::{GateError, PathError, PolicyError, SourceDiagnostic};
+pub use gate::{DecisionCounts, Gate, GateBuilder, Mode, Permit};
+pub use path::CanonicalPath;
+pub use policies::{Policies, PolicyOrigin};
+pub use principal::effective_user_name;
+pub use resource::{AttrValue, DIR_TYPE, FILE_TYPE, Resource};

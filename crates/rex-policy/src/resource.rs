@@ -1,0 +1,114 @@
+//! Resources: the exact object a request is about, with its Cedar attributes and ancestors.
+
+use std::fmt;
+
+use crate::path::CanonicalPath;
+
+/// A Cedar attribute value of a resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttrValue {
+    /// A Cedar `String`.
+    String(String),
+    /// A Cedar `Long`.
+    Long(i64),
+    /// A Cedar `Bool`.
+    Bool(bool),
+    /// A Cedar `Set<String>`.
+    StringSet(Vec<String>),
+}
+
+/// The object a request is about: entity type, id, attributes, and for files and
+/// directories the directory it lies in (from which the whole `in Dir` chain up to `/`
+/// follows).
+///
+/// A `Resource` authorizes nothing by itself; it is what `Gate::check` decides on.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Resource {
+    type_name: &'static str,
+    id: String,
+    attrs: Vec<(&'static str, AttrValue)>,
+    parent_dir: Option<CanonicalPath>,
+}
+
+/// Cedar type name of files.
+pub const FILE_TYPE: &str = "file_system::File";
+/// Cedar type name of directories.
+pub const DIR_TYPE: &str = "file_system::Dir";
+
+impl Resource {
+    /// `file_system::File::"<path>"` with attribute `path`, in its parent `Dir` chain.
+    pub fn file(path: &CanonicalPath) -> Self {
+        Self {
+            type_name: FILE_TYPE,
+            id: path.as_str().to_owned(),
+            attrs: vec![("path", AttrValue::String(path.as_str().to_owned()))],
+            parent_dir: path.parent(),
+        }
+    }
+
+    /// `file_system::Dir::"<path>"` with attribute `path`, in its parent `Dir` chain.
+    pub fn dir(path: &CanonicalPath) -> Self {
+        Self {
+            type_name: DIR_TYPE,
+            id: path.as_str().to_owned(),
+            attrs: vec![("path", AttrValue::String(path.as_str().to_owned()))],
+            parent_dir: path.parent(),
+        }
+    }
+
+    /// Any other entity, e.g. `Resource::new("network::url", url)`. Attributes are added
+    /// with [`Resource::attr`].
+    pub fn new(type_name: &'static str, id: impl Into<String>) -> Self {
+        Self {
+            type_name,
+            id: id.into(),
+            attrs: Vec::new(),
+            parent_dir: None,
+        }
+    }
+
+    /// Adds an attribute.
+    #[must_use]
+    pub fn attr(mut self, name: &'static str, value: AttrValue) -> Self {
+        self.attrs.push((name, value));
+        self
+    }
+
+    /// The Cedar entity type name, e.g. `file_system::File`.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// The entity id (for files and directories the canonical path).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The attributes.
+    pub fn attrs(&self) -> &[(&'static str, AttrValue)] {
+        &self.attrs
+    }
+
+    /// The directory the object lies in, for files and directories.
+    pub fn parent_dir(&self) -> Option<&CanonicalPath> {
+        self.parent_dir.as_ref()
+    }
+
+    /// Whether the resource is a file or directory.
+    pub fn is_fs(&self) -> bool {
+        self.type_name == FILE_TYPE || self.type_name == DIR_TYPE
+    }
+}
+
+impl fmt::Display for Resource {
+    /// The Cedar entity uid, e.g. `file_system::File::"/tmp/x"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}::\"{}\"", self.type_name, self.id.escape_debug())
+    }
+}
+
+impl fmt::Debug for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
