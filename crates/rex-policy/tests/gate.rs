@@ -1,0 +1,224 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+//! Gate decisions, explanations and the decision log against real policies.
+
+use rex_policy::{
+    CanonicalPath, DenyReason, Gate, Mode, Policies, PolicyError, Resource, action::fs,
+};
+
+fn file(p: &str) -> Resource {
+    Resource::file(&CanonicalPath::new(p).unwrap())
+}
+
+fn gate(text: &str) -> Gate {
+    Gate::builder()
+        .principal("alice")
+        .build(Policies::from_text("p.cedar", text).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn original_policy_loads_and_in_dir_matches_at_any_depth() {
+    let g = gate(
+        r#"permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource in file_system::Dir::"/var/log");"#,
+    );
+    assert!(g.check(fs::READ, &file("/var/log/a/b/c/d/syslog")).is_ok());
+    assert!(
+        g.check(
+            fs::READ,
+            &Resource::dir(&CanonicalPath::new("/var/log").unwrap())
+        )
+        .is_ok()
+    );
+    assert!(g.check(fs::READ, &file("/var/logs/x")).is_err());
+    assert!(g.check(fs::WRITE, &file("/var/log/x")).is_err());
+}
+
+#[test]
+fn action_group_and_principal_match() {
+    let g = gate(
+        r#"permit(principal == User::"alice", action in file_system::Action::"SafeIO", resource);"#,
+    );
+    assert!(g.check(fs::DELETE, &file("/x")).is_ok());
+    let bob = Gate::builder()
+        .principal("bob")
+        .build(
+            Policies::from_text(
+                "p",
+                r#"permit(principal == User::"alice", action, resource);"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        bob.check(fs::READ, &file("/x")).unwrap_err().reason(),
+        &DenyReason::NoPermit
+    );
+}
+
+#[test]
+fn denial_explains_and_suggests_a_permit_that_works() {
+    let g = gate(r#"permit(principal, action == file_system::Action::"open", resource);"#);
+    let denied = g.check(fs::READ, &file("/tmp/x")).unwrap_err();
+    let text = denied.to_string();
+    assert!(
+        text.contains(r#"alice unauthorized to perform file_system::Action::"read" for file_system::File::"/tmp/x""#),
+        "{text}"
+    );
+    assert!(text.contains("no permit policy matched"), "{text}");
+    let permit = denied.suggested_permit().unwrap();
+    // The suggestion is itself a valid policy that allows exactly this request.
+    let fixed = gate(&permit);
+    assert!(fixed.check(fs::READ, &file("/tmp/x")).is_ok());
+    assert!(fixed.check(fs::READ, &file("/tmp/y")).is_err());
+    assert!(fixed.check(fs::WRITE, &file("/tmp/x")).is_err());
+    assert!(denied.explain().contains("to allow exactly this request"));
+}
+
+#[test]
+fn forbid_names_the_policy_and_its_position() {
+    let g = gate(
+        "permit(principal, action, resource);\n\n  @id(\"no-secret\")\n  forbid(principal, action, resource == file_system::File::\"/d/secret\");",
+    );
+    let denied = g.check(fs::READ, &file("/d/secret")).unwrap_err();
+    match denied.reason() {
+        DenyReason::Forbidden(p) => {
+            assert_eq!(p.len(), 1);
+            assert_eq!(p[0].id, "no-secret");
+            assert_eq!(
+                (p[0].file.as_str(), p[0].line, p[0].column),
+                ("p.cedar", 3, 3)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(denied.suggested_permit().is_none());
+    assert!(
+        denied
+            .to_string()
+            .contains("forbidden by `no-secret` (p.cedar:3:3)")
+    );
+}
+
+fn diag(text: &str) -> (PolicyError, String) {
+    let e = Policies::from_text("bad.cedar", text).unwrap_err();
+    let s = e.to_string();
+    (e, s)
+}
+
+#[test]
+fn misspelled_action_is_rejected_with_line_and_column() {
+    let (e, s) = diag(
+        "permit(principal, action, resource);\npermit(principal, action == file_system::Action::\"opne\", resource);",
+    );
+    assert!(matches!(e, PolicyError::Invalid(_)), "{s}");
+    let d = &e.diagnostics()[0];
+    assert_eq!((d.file.as_str(), d.line), ("bad.cedar", 2), "{s}");
+    assert!(d.column > 1);
+    assert!(s.contains("opne"), "{s}");
+    assert!(s.contains("bad.cedar:2:"), "{s}");
+}
+
+#[test]
+fn unknown_entity_type_and_string_comparison_are_rejected() {
+    let (e, s) =
+        diag(r#"permit(principal, action, resource) when { resource == Rex::File::"/x" };"#);
+    assert!(matches!(e, PolicyError::Invalid(_)), "{s}");
+    let (e, s) = diag(
+        "permit(principal, action == file_system::Action::\"read\", resource)\n  when { resource == \"/x\" };",
+    );
+    assert!(matches!(e, PolicyError::Invalid(_)), "{s}");
+    assert_eq!(e.diagnostics()[0].line, 2, "{s}");
+    let (e, s) = diag(r#"permit(principal, action, resource == "/proc/meminfo");"#);
+    assert!(matches!(e, PolicyError::Parse(_)), "{s}");
+    assert_eq!(e.diagnostics()[0].line, 1);
+}
+
+#[test]
+fn every_error_of_every_file_is_reported() {
+    let e = Policies::from_sources(&[
+        (
+            "a.cedar".into(),
+            "permit(principal, action == file_system::Action::\"opne\", resource);".into(),
+        ),
+        (
+            "b.cedar".into(),
+            "permit(principal, action == sysinfo::Action::\"lst\", resource);".into(),
+        ),
+    ])
+    .unwrap_err();
+    let files: Vec<&str> = e.diagnostics().iter().map(|d| d.file.as_str()).collect();
+    assert_eq!(files, ["a.cedar", "b.cedar"]);
+}
+
+#[test]
+fn empty_policy_denies_everything() {
+    let g = gate("");
+    assert!(
+        g.check(fs::OPEN, &Resource::dir(&CanonicalPath::root()))
+            .is_err()
+    );
+    assert_eq!(g.counts().denied, 1);
+}
+
+#[test]
+fn audit_mode_allows_and_logs_what_would_be_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let g = Gate::builder()
+        .principal("alice")
+        .mode(Mode::Audit)
+        .audit_log(log.to_str().unwrap())
+        .script("s.rhai")
+        .build(
+            Policies::from_text(
+                "p",
+                r#"permit(principal, action == file_system::Action::"open", resource);"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    g.set_position(3, 7);
+    assert!(!g.check(fs::OPEN, &file("/a")).unwrap().audited());
+    assert!(g.check(fs::READ, &file("/a")).unwrap().audited());
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["decision"], "allow");
+    assert_eq!(lines[0]["policies"][0], "policy0");
+    assert_eq!(lines[1]["decision"], "deny");
+    assert_eq!(lines[1]["enforced"], false);
+    assert_eq!(lines[1]["reason"], "no_permit");
+    assert_eq!(lines[1]["action"], r#"file_system::Action::"read""#);
+    assert_eq!(lines[1]["resource"], r#"file_system::File::"/a""#);
+    assert_eq!(lines[1]["principal"], "alice");
+    assert_eq!(lines[1]["v"], 1);
+    assert_eq!(lines[1]["script"]["line"], 3);
+    assert_eq!(lines[1]["script"]["file"], "s.rhai");
+    assert_eq!(g.counts().audited, 1);
+}
+
+#[test]
+fn bad_context_is_an_evaluation_error_not_an_allow() {
+    let g = gate("permit(principal, action, resource);");
+    let d = g
+        .check_with_context(fs::MOVE, &file("/a"), serde_json::json!({"destination": 5}))
+        .unwrap_err();
+    assert!(matches!(d.reason(), DenyReason::EvaluationError(_)), "{d}");
+    assert_eq!(g.counts().errors, 1);
+    let ok = g.check_with_context(
+        fs::MOVE,
+        &file("/a"),
+        serde_json::json!({"destination": {"path": "/b/a", "name": "a", "parent_path": "/b"}}),
+    );
+    assert!(ok.is_ok());
+}
+
+#[test]
+fn default_principal_is_the_effective_user() {
+    let g = Gate::builder().build(Policies::empty()).unwrap();
+    assert_eq!(g.principal(), rex_policy::effective_user_name());
+    assert!(!g.principal().is_empty());
+}
