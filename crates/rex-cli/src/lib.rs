@@ -1,1 +1,188 @@
-//! cli
+//! Shared pieces of the `rex` and `rex-runner` binaries: loading inputs, running, and
+//! rendering the output document.
+#![forbid(unsafe_code)]
+
+pub mod functions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rex_engine::log::Level;
+use rex_engine::output::{Alarm, Metric, MetricUnit};
+use rex_engine::{ErrorType, Limits, OutputDocument, RunOutcome, RunRequest, ScriptArgs};
+use rex_policy::{Gate, Mode, Policies};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Compact JSON, no trailing newline.
+    Json,
+    /// Indented JSON, no trailing newline.
+    PrettyJson,
+    /// The output on stdout, errors on stderr.
+    Human,
+}
+
+/// Everything a run needs from the command line.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// Script file.
+    pub script: String,
+    /// Policy files (none: deny everything).
+    pub policies: Vec<String>,
+    /// Arguments file.
+    pub args: Option<String>,
+    /// Principal name (default: effective user).
+    pub principal: Option<String>,
+    /// Decision log.
+    pub audit_log: Option<String>,
+    /// Mode.
+    pub mode: Mode,
+    /// Wall-clock limit.
+    pub timeout: Option<Duration>,
+}
+
+/// A failure before the script could start.
+#[derive(Debug)]
+pub struct Fatal {
+    /// Error class.
+    pub error_type: ErrorType,
+    /// Message (may be multi-line for policy diagnostics).
+    pub message: String,
+    /// An alarm and metric to attach (argument validation).
+    pub validation_alarm: bool,
+}
+
+impl Fatal {
+    fn new(error_type: ErrorType, message: String) -> Self {
+        Self {
+            error_type,
+            message,
+            validation_alarm: false,
+        }
+    }
+
+    /// The compact fatal document.
+    pub fn document(&self) -> OutputDocument {
+        let mut doc = OutputDocument::fatal(self.error_type, &self.message);
+        if self.validation_alarm {
+            doc.alarms.push(Alarm {
+                alarm_type: "RexRunnerScriptArgumentValidationFailure".into(),
+                alarm_details: Some(self.message.clone()),
+            });
+            doc.metrics.push(Metric::new(
+                "RexRunnerScriptArgumentValidationFailureCount",
+                1.0,
+                MetricUnit::Count,
+                "FailureCount",
+            ));
+        }
+        doc
+    }
+}
+
+/// Loaded and validated inputs, ready to run.
+pub struct Prepared {
+    /// The gate.
+    pub gate: Arc<Gate>,
+    /// The run request.
+    pub request: RunRequest,
+}
+
+/// Reads and validates everything, in the original's order: input files
+/// (COMMUNICATION), policy (INTERNAL, with every diagnostic), argument depth (VALIDATION).
+pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
+    let load = |what: &str| {
+        Fatal::new(
+            ErrorType::CommunicationException,
+            format!("Failed to load input files: {what}"),
+        )
+    };
+    let script = std::fs::read_to_string(&inputs.script)
+        .map_err(|e| load(&format!("cannot read script file `{}`: {e}", inputs.script)))?;
+    let args = match &inputs.args {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| load(&format!("cannot read script arguments file `{path}`: {e}")))?;
+            ScriptArgs::parse(path, &text).map_err(|e| load(&e.to_string()))?
+        }
+        None => ScriptArgs::default(),
+    };
+    let policies = if inputs.policies.is_empty() {
+        Policies::empty()
+    } else {
+        Policies::load_files(&inputs.policies).map_err(|e| {
+            let error_type = match e {
+                rex_policy::PolicyError::Io { .. } => ErrorType::CommunicationException,
+                _ => ErrorType::InternalException,
+            };
+            Fatal::new(error_type, format!("Failed to load policy: {e}"))
+        })?
+    };
+    let mut builder = Gate::builder()
+        .mode(inputs.mode)
+        .script(inputs.script.clone());
+    if let Some(p) = &inputs.principal {
+        builder = builder.principal(p.clone());
+    }
+    if let Some(a) = &inputs.audit_log {
+        builder = builder.audit_log(a.clone());
+    }
+    let gate = builder
+        .build(policies)
+        .map_err(|e| Fatal::new(ErrorType::InternalException, e.to_string()))?;
+    args.validate_depth().map_err(|e| Fatal {
+        error_type: ErrorType::ValidationException,
+        message: e.to_string(),
+        validation_alarm: true,
+    })?;
+    let mut limits = Limits::default();
+    if let Some(t) = inputs.timeout {
+        limits.timeout = t;
+    }
+    let mut request = RunRequest::new(inputs.script.clone(), script);
+    request.args = args;
+    request.limits = limits;
+    request.log_level = Level::from_env_value(std::env::var("LOG_LEVEL").ok().as_deref());
+    Ok(Prepared {
+        gate: Arc::new(gate),
+        request,
+    })
+}
+
+/// Runs prepared inputs.
+pub fn run(prepared: Prepared) -> RunOutcome {
+    rex_engine::run(prepared.gate, prepared.request)
+}
+
+/// Writes a document in `format` to stdout/stderr.
+pub fn print_document(doc: &OutputDocument, format: Format, verbose: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => stdout.write_all(doc.to_json().as_bytes())?,
+        Format::PrettyJson => stdout.write_all(doc.to_pretty_json().as_bytes())?,
+        Format::Human => {
+            let (out, err) = doc.to_human(verbose);
+            stdout.write_all(out.as_bytes())?;
+            std::io::stderr().lock().write_all(err.as_bytes())?;
+        }
+    }
+    stdout.flush()
+}
+
+/// Parses `--timeout` seconds.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("timeout must be positive, got `{s}`"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `--mode`.
+pub fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+}

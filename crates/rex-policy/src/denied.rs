@@ -42,44 +42,63 @@ pub enum DenyReason {
 /// A refused request. Its one-line form (`Display`) keeps the original REX words
 /// `<principal> unauthorized to perform <action> for <resource>` and adds the reason and,
 /// when a permit can help, the minimal permit that would allow exactly this request.
+///
+/// The data is boxed so `Result<_, Denied>` stays small on the allowed path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denied {
-    pub(crate) principal: String,
-    pub(crate) action: Action,
-    pub(crate) resource: Resource,
-    pub(crate) reason: DenyReason,
+pub struct Denied(Box<DeniedData>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeniedData {
+    principal: String,
+    action: Action,
+    resource: Resource,
+    reason: DenyReason,
 }
 
 impl Denied {
+    pub(crate) fn new(
+        principal: String,
+        action: Action,
+        resource: Resource,
+        reason: DenyReason,
+    ) -> Self {
+        Self(Box::new(DeniedData {
+            principal,
+            action,
+            resource,
+            reason,
+        }))
+    }
+
     /// The principal's name (the id of `User::"<name>"`).
     pub fn principal(&self) -> &str {
-        &self.principal
+        &self.0.principal
     }
 
     /// The refused action.
     pub fn action(&self) -> Action {
-        self.action
+        self.0.action
     }
 
     /// The resource the request was about.
     pub fn resource(&self) -> &Resource {
-        &self.resource
+        &self.0.resource
     }
 
     /// Why it was refused.
     pub fn reason(&self) -> &DenyReason {
-        &self.reason
+        &self.0.reason
     }
 
     /// The minimal `permit` that would allow exactly this request, unless a `forbid`
     /// matched (no permit can override a forbid) or evaluation failed.
     pub fn suggested_permit(&self) -> Option<String> {
-        match self.reason {
+        match self.0.reason {
             DenyReason::NoPermit => Some(format!(
                 "permit (principal == User::\"{}\", action == {}, resource == {});",
-                self.principal.escape_debug(),
-                self.action,
-                self.resource
+                self.0.principal.escape_debug(),
+                self.0.action,
+                self.0.resource
             )),
             _ => None,
         }
@@ -87,7 +106,7 @@ impl Denied {
 
     /// The reason in words, without the request.
     pub fn reason_text(&self) -> String {
-        match &self.reason {
+        match &self.0.reason {
             DenyReason::NoPermit => "no permit policy matched".to_owned(),
             DenyReason::Forbidden(p) => format!(
                 "forbidden by {}",
@@ -104,15 +123,15 @@ impl Denied {
     pub fn explain(&self) -> String {
         let mut out = format!(
             "denied: {} unauthorized to perform {} for {}\n  principal: User::\"{}\"\n  action:    {}\n  resource:  {}\n  reason:    {}\n",
-            self.principal,
-            self.action,
-            self.resource,
-            self.principal.escape_debug(),
-            self.action,
-            self.resource,
+            self.0.principal,
+            self.0.action,
+            self.0.resource,
+            self.0.principal.escape_debug(),
+            self.0.action,
+            self.0.resource,
             self.reason_text()
         );
-        match (&self.reason, self.suggested_permit()) {
+        match (&self.0.reason, self.suggested_permit()) {
             (_, Some(permit)) => {
                 out.push_str("  to allow exactly this request, add:\n    ");
                 out.push_str(&permit);
@@ -134,9 +153,9 @@ impl fmt::Display for Denied {
         write!(
             f,
             "Permission denied: {} unauthorized to perform {} for {}: {}",
-            self.principal,
-            self.action,
-            self.resource,
+            self.0.principal,
+            self.0.action,
+            self.0.resource,
             self.reason_text()
         )?;
         if let Some(permit) = self.suggested_permit() {

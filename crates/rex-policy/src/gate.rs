@@ -292,12 +292,12 @@ impl Gate {
     }
 
     fn denied(&self, action: Action, resource: &Resource, reason: DenyReason) -> Denied {
-        Denied {
-            principal: self.principal_name.clone(),
+        Denied::new(
+            self.principal_name.clone(),
             action,
-            resource: resource.clone(),
+            resource.clone(),
             reason,
-        }
+        )
     }
 
     fn policy_ref(&self, id: &str) -> PolicyRef {

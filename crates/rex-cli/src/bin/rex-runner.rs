@@ -1,1 +1,93 @@
-fn main() {}
+//! `rex-runner`: a drop-in for the original REX runner. Same flags, exit codes and output
+//! document; adds `--version`, `--print-functions`, `--principal`, `--audit-log`.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rex_cli::{Format, Inputs, functions, prepare, print_document, run};
+use rex_engine::RunClass;
+use rex_policy::Mode;
+
+/// Run a Rhai script under a Cedar policy and print the REX output document.
+///
+/// Exit codes: 0 when the script ran (whatever its status: read `status` and
+/// `error.error_type`), 1 for fatal input or policy problems (compact JSON error document
+/// on stdout), 2 for usage errors.
+#[derive(Parser, Debug)]
+#[command(name = "runner", bin_name = "rex-runner", version)]
+struct Cli {
+    /// The Rhai script to run.
+    #[arg(
+        short = 's',
+        long,
+        value_name = "PATH",
+        required_unless_present = "print_functions"
+    )]
+    script_file: Option<String>,
+    /// The Cedar policy file (validated against the rex schema).
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "PATH",
+        required_unless_present = "print_functions"
+    )]
+    policy_file: Option<String>,
+    /// Script arguments in the REX JSON format; each name becomes a variable.
+    #[arg(short = 'a', long, value_name = "PATH")]
+    script_arguments_file: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "json")]
+    output_format: Format,
+    /// With `human`: also print the logs before and the metrics after the output.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Print every script function with the Cedar check it makes (Markdown), then exit.
+    #[arg(long)]
+    print_functions: bool,
+    /// The Cedar principal `User::"<NAME>"` for the whole run (default: the effective user).
+    #[arg(long, value_name = "NAME")]
+    principal: Option<String>,
+    /// Append every authorization decision to this JSON Lines file.
+    #[arg(long, value_name = "PATH")]
+    audit_log: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.print_functions {
+        print!("{}", functions::markdown());
+        return ExitCode::SUCCESS;
+    }
+    let inputs = Inputs {
+        script: cli.script_file.unwrap_or_default(),
+        policies: cli.policy_file.into_iter().collect(),
+        args: cli.script_arguments_file,
+        principal: cli.principal,
+        audit_log: cli.audit_log,
+        mode: Mode::Enforce,
+        timeout: None,
+    };
+    let prepared = match prepare(&inputs) {
+        Ok(p) => p,
+        Err(fatal) => {
+            // The original prints fatal documents as compact JSON whatever the format.
+            let _ = print_document(&fatal.document(), Format::Json, false);
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = run(prepared);
+    let format = if outcome.class == RunClass::Fatal {
+        Format::Json
+    } else {
+        cli.output_format
+    };
+    if print_document(&outcome.document, format, cli.verbose).is_err() {
+        return ExitCode::from(1);
+    }
+    if outcome.class == RunClass::Fatal {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

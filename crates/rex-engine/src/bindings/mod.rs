@@ -1,0 +1,59 @@
+//! Rhai bindings, one file per domain. Each file registers its functions and lists them
+//! in a `DOCS` table (signature, Cedar checks) that `rex functions` prints; a test checks
+//! that the table and the registrations agree.
+
+#[cfg(feature = "fs")]
+pub mod fs;
+pub mod log;
+pub mod metrics;
+
+use std::rc::Rc;
+
+use rhai::Engine;
+use serde::Serialize;
+
+use crate::state::RunState;
+
+/// One Cedar check a function makes.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Check {
+    /// The action uid, e.g. `file_system::Action::"read"`.
+    pub action: &'static str,
+    /// The resource entity type, e.g. `file_system::File`.
+    pub resource: &'static str,
+}
+
+/// Reference entry for one script function.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct FnDoc {
+    /// The SDK domain (`fs`, `log`, `metrics`).
+    pub domain: &'static str,
+    /// Name as called from a script (`cat`, `DirHandle.open_file`, `cat::number`).
+    pub name: &'static str,
+    /// Signature, Rhai style.
+    pub signature: &'static str,
+    /// What it does, one line.
+    pub summary: &'static str,
+    /// The Cedar checks it makes, in order.
+    pub checks: &'static [Check],
+}
+
+pub(crate) const fn check(action: &'static str, resource: &'static str) -> Check {
+    Check { action, resource }
+}
+
+/// Every function, method, constant module and builder the engine exposes, with the
+/// checks it makes. Domains an embedder turned off are still listed here.
+pub fn all_docs() -> Vec<FnDoc> {
+    let mut docs = Vec::new();
+    docs.extend_from_slice(log::DOCS);
+    docs.extend_from_slice(metrics::DOCS);
+    #[cfg(feature = "fs")]
+    docs.extend_from_slice(fs::DOCS);
+    docs
+}
+
+pub(crate) fn register_common(engine: &mut Engine, state: &Rc<RunState>) {
+    log::register(engine, state);
+    metrics::register(engine, state);
+}

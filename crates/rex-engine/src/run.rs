@@ -1,0 +1,396 @@
+//! Running one script to an output document.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rex_policy::Gate;
+use rhai::{Dynamic, EvalAltResult, ParseError, Position, Scope};
+
+use crate::args::ScriptArgs;
+use crate::engine::{self, Domains};
+use crate::limits::Limits;
+use crate::log::Level;
+use crate::output::{
+    Alarm, ErrorInfo, ErrorType, Metric, MetricUnit, OutputDocument, Status, clamp_error_message,
+};
+use crate::sdk_error::as_sdk_map;
+use crate::state::RunState;
+
+/// Stack for the script thread: deep enough that `max_call_levels` (not the Rust stack)
+/// is what stops recursion, in debug builds too. Only touched pages are committed.
+const SCRIPT_STACK: usize = 256 * 1024 * 1024;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// Name of the script for messages and the decision log.
+    pub script_name: String,
+    /// The script text.
+    pub script: String,
+    /// Arguments (already depth-checked).
+    pub args: ScriptArgs,
+    /// Limits.
+    pub limits: Limits,
+    /// Lowest log level captured.
+    pub log_level: Level,
+    /// SDK domains exposed.
+    pub domains: Domains,
+}
+
+impl RunRequest {
+    /// A request with default limits, INFO logging and every domain.
+    pub fn new(script_name: impl Into<String>, script: impl Into<String>) -> Self {
+        Self {
+            script_name: script_name.into(),
+            script: script.into(),
+            args: ScriptArgs::default(),
+            limits: Limits::default(),
+            log_level: Level::Info,
+            domains: Domains::default(),
+        }
+    }
+}
+
+/// How a run ended, for exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunClass {
+    /// The script ran to completion.
+    Success,
+    /// Syntax error, runtime error, limit or deadline.
+    ScriptError,
+    /// An uncaught policy denial.
+    AccessDenied,
+    /// The script published a metric or alarm named `rex...`: a fatal input problem.
+    Fatal,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The REX output document.
+    pub document: OutputDocument,
+    /// How it ended.
+    pub class: RunClass,
+    /// The full explanation of an uncaught denial, for people (stderr in `human` form).
+    pub denial_explanation: Option<String>,
+}
+
+/// Runs `request` under `gate` on a dedicated thread and returns the document. Never
+/// panics on script behaviour: limits, deadlines and SDK failures become ERROR documents.
+pub fn run(gate: Arc<Gate>, request: RunRequest) -> RunOutcome {
+    let started = Instant::now();
+    let worker = std::thread::Builder::new()
+        .name("rex-script".into())
+        .stack_size(SCRIPT_STACK)
+        .spawn(move || run_on_this_thread(gate, request, started));
+    match worker.map(std::thread::JoinHandle::join) {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(_)) => internal("the script thread panicked"),
+        Err(e) => internal(&format!("cannot start the script thread: {e}")),
+    }
+}
+
+fn internal(message: &str) -> RunOutcome {
+    RunOutcome {
+        document: OutputDocument::fatal(ErrorType::InternalException, message),
+        class: RunClass::Fatal,
+        denial_explanation: None,
+    }
+}
+
+/// A compile problem, for `rex check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileProblem {
+    /// Rhai's message.
+    pub message: String,
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+}
+
+/// Compiles a script as `run` would (same engine, same argument names) without running it.
+pub fn compile_check(request: &RunRequest, gate: Arc<Gate>) -> Result<(), CompileProblem> {
+    let state = Rc::new(RunState::new(
+        gate,
+        request.limits.clone(),
+        request.log_level,
+    ));
+    let engine = engine::build(&state, request.domains);
+    let scope = scope_for(&request.args);
+    engine
+        .compile_with_scope(&scope, &request.script)
+        .map(|_| ())
+        .map_err(|e| CompileProblem {
+            message: e.err_type().to_string(),
+            line: e.position().line().unwrap_or(0),
+            column: e.position().position().unwrap_or(0),
+        })
+}
+
+fn scope_for(args: &ScriptArgs) -> Scope<'static> {
+    let mut scope = Scope::new();
+    for (name, value) in args.to_dynamics() {
+        scope.push_dynamic(name.to_owned(), value);
+    }
+    scope
+}
+
+fn run_on_this_thread(gate: Arc<Gate>, request: RunRequest, started: Instant) -> RunOutcome {
+    let state = Rc::new(RunState::new(
+        Arc::clone(&gate),
+        request.limits.clone(),
+        request.log_level,
+    ));
+    let engine = engine::build(&state, request.domains);
+    let mut scope = scope_for(&request.args);
+
+    let script_started = Instant::now();
+    let result = engine
+        .compile_with_scope(&scope, &request.script)
+        .map_err(Failure::Compile)
+        .and_then(|ast| {
+            engine
+                .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+                .map_err(Failure::Runtime)
+                .and_then(|value| display(&engine, &mut scope, value).map_err(Failure::Runtime))
+        });
+    let script_ns = script_started.elapsed().as_nanos() as f64;
+
+    let mut metrics = Vec::new();
+    let mut alarms = Vec::new();
+    metrics.push(Metric::new(
+        "RexRunnerScriptExecutionTime",
+        script_ns,
+        MetricUnit::Time,
+        "Duration",
+    ));
+
+    let (output, error, class, denial_explanation) = match result {
+        Ok(text) => {
+            metrics.push(Metric::new(
+                "RexRunnerScriptExecutionSuccessCount",
+                1.0,
+                MetricUnit::Count,
+                "SuccessCount",
+            ));
+            (text, None, RunClass::Success, None)
+        }
+        Err(failure) => {
+            let (error_type, message, explanation) = classify(&state, &failure);
+            let what = if matches!(failure, Failure::Compile(_)) {
+                "compile"
+            } else {
+                "execute"
+            };
+            if matches!(failure, Failure::Compile(_)) {
+                alarms.push(Alarm {
+                    alarm_type: "RexRunnerScriptCompilationFailure".into(),
+                    alarm_details: Some(clamp_error_message(&format!(
+                        "Failed to compile script: {message}"
+                    ))),
+                });
+                metrics.push(Metric::new(
+                    "RexRunnerScriptCompilationFailureCount",
+                    1.0,
+                    MetricUnit::Count,
+                    "FailureCount",
+                ));
+            }
+            let (alarm, metric, class) = if error_type == ErrorType::AccessDeniedException {
+                (
+                    "RexRunnerPrivilegeEscalation",
+                    "RexRunnerPrivilegeEscalationCount",
+                    RunClass::AccessDenied,
+                )
+            } else {
+                (
+                    "RexRunnerScriptExecutionFailure",
+                    "RexRunnerScriptExecutionFailureCount",
+                    RunClass::ScriptError,
+                )
+            };
+            alarms.push(Alarm {
+                alarm_type: alarm.into(),
+                alarm_details: Some(clamp_error_message(&format!(
+                    "Failed to {what} script: {message}"
+                ))),
+            });
+            metrics.push(Metric::new(metric, 1.0, MetricUnit::Count, "FailureCount"));
+            let info = ErrorInfo {
+                error_type,
+                message: clamp_error_message(&message),
+            };
+            (String::new(), Some(info), class, explanation)
+        }
+    };
+
+    let counts = gate.counts();
+    if counts.denied > 0 {
+        metrics.push(Metric::new(
+            "RexRunnerAuthorizationDeniedCount",
+            counts.denied as f64,
+            MetricUnit::Count,
+            "Authorization",
+        ));
+    }
+    if counts.audited > 0 {
+        metrics.push(Metric::new(
+            "RexRunnerAuthorizationAuditedCount",
+            counts.audited as f64,
+            MetricUnit::Count,
+            "Authorization",
+        ));
+    }
+    if counts.errors > 0 {
+        metrics.push(Metric::new(
+            "RexRunnerAuthorizationErrorCount",
+            counts.errors as f64,
+            MetricUnit::Count,
+            "Authorization",
+        ));
+    }
+    metrics.extend(crate::usage::process_metrics());
+
+    // Script-published metrics and alarms must not impersonate the runner's.
+    let published_metrics = std::mem::take(&mut *state.metrics.borrow_mut());
+    let published_alarms = std::mem::take(&mut *state.alarms.borrow_mut());
+    if let Some(bad) = published_metrics
+        .iter()
+        .map(|m| m.metric_name.as_str())
+        .find(|n| is_reserved(n))
+    {
+        return fatal_script(&format!(
+            "Script metric validation failed: Invalid metric name '{bad}': Script metrics cannot start with Rex"
+        ));
+    }
+    if let Some(bad) = published_alarms
+        .iter()
+        .map(|a| a.alarm_type.as_str())
+        .find(|n| is_reserved(n))
+    {
+        return fatal_script(&format!(
+            "Script alarm validation failed: Invalid alarm type '{bad}': Script alarms cannot start with Rex"
+        ));
+    }
+    metrics.extend(published_metrics);
+    alarms.extend(published_alarms);
+    metrics.push(Metric::new(
+        "RexRunnerTotalExecutionTime",
+        started.elapsed().as_nanos() as f64,
+        MetricUnit::Time,
+        "Duration",
+    ));
+
+    let logs = state.log.borrow_mut().take();
+    let document = OutputDocument {
+        output,
+        status: if error.is_none() {
+            Status::Success
+        } else {
+            Status::Error
+        },
+        error,
+        alarms,
+        metrics,
+        logs: Some(logs),
+    };
+    RunOutcome {
+        document,
+        class,
+        denial_explanation,
+    }
+}
+
+fn is_reserved(name: &str) -> bool {
+    name.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("rex"))
+}
+
+fn fatal_script(message: &str) -> RunOutcome {
+    RunOutcome {
+        document: OutputDocument::fatal(ErrorType::ScriptException, message),
+        class: RunClass::Fatal,
+        denial_explanation: None,
+    }
+}
+
+enum Failure {
+    Compile(ParseError),
+    Runtime(Box<EvalAltResult>),
+}
+
+/// The output text of the script's final value: strings verbatim, `()` empty, everything
+/// else through the engine's `to_string` (so SDK types use their readable display).
+fn display(
+    engine: &rhai::Engine,
+    scope: &mut Scope,
+    value: Dynamic,
+) -> Result<String, Box<EvalAltResult>> {
+    if value.is_unit() {
+        return Ok(String::new());
+    }
+    if value.is_string() {
+        return Ok(value
+            .into_immutable_string()
+            .map(|s| s.to_string())
+            .unwrap_or_default());
+    }
+    if value.is::<rhai::INT>()
+        || value.is::<rhai::FLOAT>()
+        || value.is::<bool>()
+        || value.is::<char>()
+    {
+        return Ok(value.to_string());
+    }
+    scope.push_dynamic("__rex_result__", value);
+    engine.eval_expression_with_scope::<String>(scope, "to_string(__rex_result__)")
+}
+
+/// Error type and message from the failure's Rust type.
+fn classify(state: &RunState, failure: &Failure) -> (ErrorType, String, Option<String>) {
+    match failure {
+        Failure::Compile(e) => (
+            ErrorType::ScriptException,
+            format!("Syntax error: {e}"),
+            None,
+        ),
+        Failure::Runtime(e) => classify_runtime(state, e),
+    }
+}
+
+fn position_suffix(pos: Position) -> String {
+    match (pos.line(), pos.position()) {
+        (Some(l), Some(p)) => format!(" (line {l}, position {p})"),
+        (Some(l), None) => format!(" (line {l})"),
+        _ => String::new(),
+    }
+}
+
+fn classify_runtime(state: &RunState, err: &EvalAltResult) -> (ErrorType, String, Option<String>) {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => classify_runtime(state, inner),
+        EvalAltResult::ErrorRuntime(value, pos) => {
+            if let Some((source, kind, message)) = as_sdk_map(value) {
+                let class = state.sdk_errors.borrow().get(&message).copied();
+                let text = format!("{source}: {kind}: {message}{}", position_suffix(*pos));
+                let explanation = (class == Some(ErrorType::AccessDeniedException))
+                    .then(|| state.denials.borrow().get(&message).cloned())
+                    .flatten();
+                (
+                    class.unwrap_or(ErrorType::ScriptException),
+                    text,
+                    explanation,
+                )
+            } else {
+                (ErrorType::ScriptException, err.to_string(), None)
+            }
+        }
+        EvalAltResult::ErrorTerminated(reason, pos) => (
+            ErrorType::ScriptException,
+            format!("Script terminated: {}{}", reason, position_suffix(*pos)),
+            None,
+        ),
+        other => (ErrorType::ScriptException, other.to_string(), None),
+    }
+}

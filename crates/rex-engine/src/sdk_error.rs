@@ -1,0 +1,55 @@
+//! SDK errors as the catchable map `#{kind, message, source}` every SDK throws.
+
+use rhai::{Dynamic, EvalAltResult, Map, Position};
+
+use crate::output::ErrorType;
+use crate::state::RunState;
+
+/// Builds the map for an SDK error, remembers its class by message, and returns the
+/// Rhai error to throw.
+pub(crate) fn throw(
+    state: &RunState,
+    source: &str,
+    kind: &str,
+    message: String,
+    class: ErrorType,
+) -> Box<EvalAltResult> {
+    state.sdk_errors.borrow_mut().insert(message.clone(), class);
+    let mut map = Map::new();
+    map.insert("kind".into(), kind.into());
+    map.insert("message".into(), message.into());
+    map.insert("source".into(), source.into());
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from_map(map),
+        Position::NONE,
+    ))
+}
+
+/// The `(source, kind, message)` of a thrown SDK error map, if `value` is one.
+pub(crate) fn as_sdk_map(value: &Dynamic) -> Option<(String, String, String)> {
+    let map = value.read_lock::<Map>()?;
+    let get = |k: &str| {
+        map.get(k)
+            .and_then(|v| v.clone().into_immutable_string().ok())
+    };
+    Some((
+        get("source")?.to_string(),
+        get("kind")?.to_string(),
+        get("message")?.to_string(),
+    ))
+}
+
+/// An argument error thrown by a binding (bad option, wrong flag type).
+pub(crate) fn invalid_argument(
+    state: &RunState,
+    source: &str,
+    message: String,
+) -> Box<EvalAltResult> {
+    throw(
+        state,
+        source,
+        "InvalidArguments",
+        message,
+        ErrorType::ScriptException,
+    )
+}

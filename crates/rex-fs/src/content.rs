@@ -1,0 +1,118 @@
+//! Reading and writing a file's bytes through the inode that was authorized: the
+//! `O_PATH` fd is re-opened via `/proc/self/fd` (never by name), and only with a `read` or
+//! `write` permit for that file.
+
+use rex_policy::action::fs::{READ, WRITE};
+use rex_policy::{CanonicalPath, Permit};
+use rustix::fd::AsFd;
+
+use crate::authorize::ensure;
+use crate::error::FsError;
+use crate::reopen;
+use crate::sys;
+
+/// Size of one `read` call.
+const CHUNK: usize = 64 * 1024;
+
+/// How new content is put into an existing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteMode {
+    /// Add the new bytes at the end (`O_APPEND`); the existing bytes are never read or
+    /// rewritten. The default, as in the original `write(path, content)`.
+    #[default]
+    Append,
+    /// Truncate to zero length, then write the new bytes.
+    Replace,
+}
+
+/// Reads the whole regular file behind `fd` (an `O_PATH` fd) as UTF-8, failing with
+/// `TooLarge` instead of reading or allocating more than `max_bytes`.
+pub(crate) fn read_to_string(
+    fd: impl AsFd,
+    path: &CanonicalPath,
+    max_bytes: usize,
+    permit: &Permit,
+) -> Result<String, FsError> {
+    ensure(permit, READ, path)?;
+    let file = reopen::for_reading(fd, path.as_str())?;
+    let bytes = read_bounded(&file, path.as_str(), max_bytes)?;
+    String::from_utf8(bytes).map_err(|_| FsError::NotUtf8 {
+        path: path.to_string(),
+    })
+}
+
+/// Reads at most `max_bytes` from `fd`; one byte more is `TooLarge`. The buffer grows with
+/// what is actually read and never beyond `max_bytes + 1`.
+pub(crate) fn read_bounded(
+    fd: impl AsFd,
+    path: &str,
+    max_bytes: usize,
+) -> Result<Vec<u8>, FsError> {
+    let too_large = || FsError::TooLarge {
+        path: path.to_owned(),
+        limit: max_bytes,
+    };
+    let size = sys::to_u64(sys::fstat(fd.as_fd(), path)?.st_size);
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    if size > max_bytes {
+        return Err(too_large());
+    }
+    let limit = max_bytes.saturating_add(1);
+    let mut out: Vec<u8> = Vec::with_capacity(size.saturating_add(1).min(limit));
+    let mut chunk = vec![0u8; CHUNK.min(limit)];
+    loop {
+        let want = chunk.len().min(limit - out.len());
+        if want == 0 {
+            break;
+        }
+        let buf = chunk.get_mut(..want).unwrap_or_default();
+        let n = sys::retry(|| rustix::io::read(fd.as_fd(), &mut *buf))
+            .map_err(|e| FsError::os("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        let got = chunk.get(..n).unwrap_or_default();
+        if out.capacity() - out.len() < n {
+            let target = out
+                .capacity()
+                .saturating_mul(2)
+                .max(out.len() + n)
+                .min(limit);
+            out.reserve_exact(target - out.len());
+        }
+        out.extend_from_slice(got);
+    }
+    if out.len() > max_bytes {
+        return Err(too_large());
+    }
+    Ok(out)
+}
+
+/// Writes `content` into the existing regular file behind `fd` (an `O_PATH` fd), by
+/// `mode`.
+pub(crate) fn write_existing(
+    fd: impl AsFd,
+    path: &CanonicalPath,
+    content: &[u8],
+    mode: WriteMode,
+    permit: &Permit,
+) -> Result<(), FsError> {
+    ensure(permit, WRITE, path)?;
+    let file = reopen::for_writing(fd, mode == WriteMode::Append, path.as_str())?;
+    if mode == WriteMode::Replace {
+        sys::retry(|| rustix::fs::ftruncate(&file, 0))
+            .map_err(|e| FsError::os("truncate", path.as_str(), e))?;
+    }
+    sys::write_all(&file, content, path.as_str())
+}
+
+/// Writes `content` into a file this process just created and holds open for writing.
+pub(crate) fn write_new(
+    file: impl AsFd,
+    path: &CanonicalPath,
+    content: &[u8],
+    permit: &Permit,
+) -> Result<(), FsError> {
+    ensure(permit, WRITE, path)?;
+    sys::write_all(file, content, path.as_str())
+}
