@@ -15,11 +15,22 @@ use crate::state::RunState;
 pub struct Domains {
     /// Files and directories (`rex-fs`).
     pub fs: bool,
+    /// Processes and systemd services (`rex-proc`).
+    pub proc: bool,
+    /// System information, sysctl and disks (`rex-sys`).
+    pub sys: bool,
+    /// HTTP, connect, DNS, interfaces and sockets (`rex-net`).
+    pub net: bool,
 }
 
 impl Default for Domains {
     fn default() -> Self {
-        Self { fs: true }
+        Self {
+            fs: true,
+            proc: true,
+            sys: true,
+            net: true,
+        }
     }
 }
 
@@ -84,7 +95,19 @@ pub(crate) fn build(state: &Rc<RunState>, domains: Domains) -> Engine {
     if domains.fs {
         bindings::fs::register(&mut engine, state);
     }
-    #[cfg(not(feature = "fs"))]
+    // `sys` first: it defines the `SystemInfo` type that `net` adds DNS methods to.
+    #[cfg(feature = "sys")]
+    if domains.sys {
+        bindings::sys::register(&mut engine, state);
+    }
+    #[cfg(feature = "proc")]
+    if domains.proc {
+        bindings::proc::register(&mut engine, state);
+    }
+    #[cfg(feature = "net")]
+    if domains.net {
+        bindings::net::register(&mut engine, state);
+    }
     let _ = domains;
     engine
 }

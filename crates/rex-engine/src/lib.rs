@@ -24,4 +24,6 @@ pub use args::{ArgsError, ScriptArgs};
 pub use engine::Domains;
 pub use limits::Limits;
 pub use output::{ErrorType, OutputDocument, Status};
-pub use run::{CompileProblem, RunClass, RunOutcome, RunRequest, compile_check, run};
+pub use run::{
+    CompileProblem, RunClass, RunOutcome, RunRequest, compile_check, registered_function_names, run,
+};

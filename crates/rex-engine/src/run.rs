@@ -129,6 +129,28 @@ pub fn compile_check(request: &RunRequest, gate: Arc<Gate>) -> Result<(), Compil
         })
 }
 
+/// Names of every function the engine registers (global and methods, not Rhai's standard
+/// library), for checking the reference in `bindings::all_docs` against reality.
+pub fn registered_function_names() -> Vec<String> {
+    let gate = match Gate::builder()
+        .principal("nobody")
+        .build(rex_policy::Policies::empty())
+    {
+        Ok(g) => Arc::new(g),
+        Err(_) => return Vec::new(),
+    };
+    let state = Rc::new(RunState::new(gate, Limits::default(), Level::Info));
+    let engine = engine::build(&state, Domains::default());
+    let mut names: Vec<String> = engine
+        .gen_fn_signatures(false)
+        .into_iter()
+        .filter_map(|sig| sig.split('(').next().map(str::to_owned))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn scope_for(args: &ScriptArgs) -> Scope<'static> {
     let mut scope = Scope::new();
     for (name, value) in args.to_dynamics() {

@@ -1,9 +1,39 @@
 //! SDK errors as the catchable map `#{kind, message, source}` every SDK throws.
 
-use rhai::{Dynamic, EvalAltResult, Map, Position};
+use rex_policy::Denied;
+use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext, Position};
 
+use crate::log::Level;
 use crate::output::ErrorType;
 use crate::state::RunState;
+
+/// Converts a failed SDK call into the thrown map. `source` is the SDK's error-kind module
+/// (`IoErrorKind`, `ProcessErrorKind`, ...), `kind` the variant name. When the failure is
+/// a policy denial (`denied` is `Some`), it is logged at WARN with the API name, its full
+/// explanation is kept for `rex run`'s stderr, and it is classified ACCESS_DENIED; every
+/// other failure is a SCRIPT_EXCEPTION.
+pub(crate) fn sdk_failure(
+    state: &RunState,
+    ctx: &NativeCallContext,
+    api: &str,
+    source: &str,
+    kind: &str,
+    message: String,
+    denied: Option<&Denied>,
+) -> Box<EvalAltResult> {
+    let class = match denied {
+        Some(denied) => {
+            state
+                .denials
+                .borrow_mut()
+                .insert(message.clone(), denied.explain());
+            state.log_at(ctx, Level::Warn, &format!("denied: {denied}"), Some(api));
+            ErrorType::AccessDeniedException
+        }
+        None => ErrorType::ScriptException,
+    };
+    throw(state, source, kind, message, class)
+}
 
 /// Builds the map for an SDK error, remembers its class by message, and returns the
 /// Rhai error to throw.

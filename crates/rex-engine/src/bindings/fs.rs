@@ -13,9 +13,8 @@ use rex_fs::{
 use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, Map, Module, NativeCallContext};
 
 use super::{Check, FnDoc, check};
-use crate::log::Level;
 use crate::output::ErrorType;
-use crate::sdk_error::{invalid_argument, throw};
+use crate::sdk_error::{invalid_argument, sdk_failure, throw};
 use crate::state::RunState;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -127,7 +126,7 @@ pub(crate) const DOCS: &[FnDoc] = &[
         &[],
     ),
     doc(
-        "Metadata",
+        "Metadata.type",
         "Metadata.type() .file_size() .last_modified_time() .last_modified_time_nanos_component() .num_hardlinks() .blocks() .allocated_size() .permissions() .symlink_target() .owner to_map()",
         "metadata accessors",
         &[],
@@ -265,27 +264,22 @@ fn flags<T: Clone + 'static>(
         .collect()
 }
 
-/// Turns an `FsError` into the thrown map; a denial is also logged (WARN) and remembered
-/// with its explanation.
+/// Turns an `FsError` into the thrown `#{kind, message, source: "IoErrorKind"}` map.
 fn fs_error(
     state: &RunState,
     ctx: &NativeCallContext,
     api: &str,
     e: FsError,
 ) -> Box<EvalAltResult> {
-    let message = e.to_string();
-    let class = match e.denied() {
-        Some(denied) => {
-            state
-                .denials
-                .borrow_mut()
-                .insert(message.clone(), denied.explain());
-            state.log_at(ctx, Level::Warn, &format!("denied: {denied}"), Some(api));
-            ErrorType::AccessDeniedException
-        }
-        None => ErrorType::ScriptException,
-    };
-    throw(state, "IoErrorKind", e.kind().name(), message, class)
+    sdk_failure(
+        state,
+        ctx,
+        api,
+        "IoErrorKind",
+        e.kind().name(),
+        e.to_string(),
+        e.denied(),
+    )
 }
 
 fn to_map<T: serde::Serialize>(value: &T) -> Res<Dynamic> {

@@ -6,6 +6,12 @@
 pub mod fs;
 pub mod log;
 pub mod metrics;
+#[cfg(feature = "net")]
+pub mod net;
+#[cfg(feature = "proc")]
+pub mod proc;
+#[cfg(feature = "sys")]
+pub mod sys;
 
 use std::rc::Rc;
 
@@ -50,6 +56,12 @@ pub fn all_docs() -> Vec<FnDoc> {
     docs.extend_from_slice(metrics::DOCS);
     #[cfg(feature = "fs")]
     docs.extend_from_slice(fs::DOCS);
+    #[cfg(feature = "proc")]
+    docs.extend_from_slice(proc::DOCS);
+    #[cfg(feature = "sys")]
+    docs.extend_from_slice(sys::DOCS);
+    #[cfg(feature = "net")]
+    docs.extend_from_slice(net::DOCS);
     docs
 }
 
