@@ -86,3 +86,72 @@ pub mod fs {
     /// Unmount the filesystem mounted on a directory.
     pub const UNMOUNT: Action = Action::new(NS, "unmount");
 }
+
+/// `sysinfo` actions.
+pub mod sysinfo {
+    use super::Action;
+    const NS: &str = "sysinfo";
+    /// Read system information (`sysinfo::Sysinfo`, `sysinfo::Uname`).
+    pub const LIST: Action = Action::new(NS, "list");
+    /// Resolve a host name (`sysinfo::Hostname`).
+    pub const RESOLVE_HOSTNAME: Action = Action::new(NS, "resolve_hostname");
+}
+
+/// `network` actions (resource `network::url`).
+pub mod net {
+    use super::Action;
+    const NS: &str = "network";
+    /// HTTP GET (every redirect hop is its own request).
+    pub const GET: Action = Action::new(NS, "GET");
+    /// HTTP POST (rex addition).
+    pub const POST: Action = Action::new(NS, "POST");
+    /// HTTP PUT (rex addition).
+    pub const PUT: Action = Action::new(NS, "PUT");
+    /// HTTP DELETE (rex addition).
+    pub const DELETE: Action = Action::new(NS, "DELETE");
+    /// Open a TCP/UDP connection (host and port are attributes).
+    pub const CONNECT: Action = Action::new(NS, "connect");
+}
+
+/// `process_system` actions (resource `process_system::Process`).
+pub mod process {
+    use super::Action;
+    const NS: &str = "process_system";
+    /// See a process in a listing.
+    pub const LIST: Action = Action::new(NS, "list");
+    /// List a process's open files.
+    pub const LIST_FDS: Action = Action::new(NS, "list_fds");
+    /// Enter a process's mount namespace.
+    pub const MOUNT_NAMESPACE: Action = Action::new(NS, "mount_namespace");
+    /// Enter a process's network namespace.
+    pub const NETWORK_NAMESPACE: Action = Action::new(NS, "network_namespace");
+    /// Send a terminating signal.
+    pub const KILL: Action = Action::new(NS, "kill");
+    /// Send SIGHUP.
+    pub const INTERRUPT: Action = Action::new(NS, "interrupt");
+    /// Take a stack trace.
+    pub const TRACE: Action = Action::new(NS, "trace");
+}
+
+/// `systemd` actions.
+pub mod systemd {
+    use super::Action;
+    const NS: &str = "systemd";
+    /// Start a unit (`systemd::Service`).
+    pub const START: Action = Action::new(NS, "start");
+    /// Stop a unit.
+    pub const STOP: Action = Action::new(NS, "stop");
+    /// Restart (or try-restart) a unit.
+    pub const RESTART: Action = Action::new(NS, "restart");
+    /// Read a unit's status.
+    pub const STATUS: Action = Action::new(NS, "status");
+    /// Reload the manager (`systemd::Systemd`).
+    pub const DAEMON_RELOAD: Action = Action::new(NS, "daemon_reload");
+}
+
+/// `sysctl` actions.
+pub mod sysctl {
+    use super::Action;
+    /// Load the system's sysctl configuration (`sysctl::Sysctl`).
+    pub const LOAD: Action = Action::new("sysctl", "load");
+}
