@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod functions;
+pub mod policy_cmd;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,30 @@ pub struct Inputs {
     pub mode: Mode,
     /// Wall-clock limit.
     pub timeout: Option<Duration>,
+    /// Record every request (policy learning).
+    pub record: bool,
+    /// Refuse every mutating action (read-only learning).
+    pub deny_mutating: bool,
+    /// The kernel backstop.
+    pub sandbox: rex_sandbox::SandboxMode,
+}
+
+impl Inputs {
+    /// Inputs for `script` with defaults: no policy, enforce mode, no log.
+    pub fn new(script: impl Into<String>) -> Self {
+        Self {
+            script: script.into(),
+            policies: Vec::new(),
+            args: None,
+            principal: None,
+            audit_log: None,
+            mode: Mode::Enforce,
+            timeout: None,
+            record: false,
+            deny_mutating: false,
+            sandbox: rex_sandbox::SandboxMode::Off,
+        }
+    }
 }
 
 /// A failure before the script could start.
@@ -121,7 +146,9 @@ pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
     };
     let mut builder = Gate::builder()
         .mode(inputs.mode)
-        .script(inputs.script.clone());
+        .script(inputs.script.clone())
+        .record(inputs.record)
+        .deny_mutating(inputs.deny_mutating);
     if let Some(p) = &inputs.principal {
         builder = builder.principal(p.clone());
     }
@@ -148,6 +175,30 @@ pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
         gate: Arc::new(gate),
         request,
     })
+}
+
+/// Restricts this process with the kernel backstop derived from the policy (Landlock,
+/// seccomp, `no_new_privs`, resource limits), before the script thread starts. `Off` does
+/// nothing; `Auto` applies what the kernel supports; `Required` fails when any part
+/// cannot be enforced. The report's lines go into the run's logs.
+pub fn apply_sandbox(prepared: &mut Prepared, inputs: &Inputs) -> Result<(), Fatal> {
+    if inputs.sandbox == rex_sandbox::SandboxMode::Off {
+        return Ok(());
+    }
+    let mut config = rex_sandbox::SandboxConfig {
+        mode: inputs.sandbox,
+        ..Default::default()
+    };
+    if let Some(log) = &inputs.audit_log
+        && let Some(dir) = std::path::Path::new(log).parent()
+    {
+        config.extra_write_paths.push(dir.to_path_buf());
+    }
+    let plan = rex_sandbox::plan(prepared.gate.policies(), &config);
+    let report = rex_sandbox::apply(&plan)
+        .map_err(|e| Fatal::new(ErrorType::InternalException, format!("sandbox: {e}")))?;
+    prepared.request.notes.extend(report.lines());
+    Ok(())
 }
 
 /// Runs prepared inputs.
@@ -180,6 +231,11 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
         return Err(format!("timeout must be positive, got `{s}`"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `--sandbox`.
+pub fn parse_sandbox(s: &str) -> Result<rex_sandbox::SandboxMode, String> {
+    s.parse().map_err(|e| format!("{e}"))
 }
 
 /// Parses `--mode`.

@@ -36,6 +36,8 @@ pub struct RunRequest {
     pub log_level: Level,
     /// SDK domains exposed.
     pub domains: Domains,
+    /// Lines logged (INFO) before the script starts, e.g. the sandbox report.
+    pub notes: Vec<String>,
 }
 
 impl RunRequest {
@@ -48,6 +50,7 @@ impl RunRequest {
             limits: Limits::default(),
             log_level: Level::Info,
             domains: Domains::default(),
+            notes: Vec::new(),
         }
     }
 }
@@ -167,6 +170,12 @@ fn run_on_this_thread(gate: Arc<Gate>, request: RunRequest, started: Instant) ->
     ));
     let engine = engine::build(&state, request.domains);
     let mut scope = scope_for(&request.args);
+    for note in &request.notes {
+        state
+            .log
+            .borrow_mut()
+            .push(Level::Info, note, 0, Some("sandbox"));
+    }
 
     let script_started = Instant::now();
     let result = engine

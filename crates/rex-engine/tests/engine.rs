@@ -84,7 +84,7 @@ fn string_and_array_bombs_end_with_an_error() {
     ] {
         let started = Instant::now();
         let o = run_with(bomb, |r| {
-            r.limits.max_memory_bytes = 512 * 1024 * 1024;
+            r.limits.max_memory_bytes = 256 * 1024 * 1024;
             r.limits.timeout = Duration::from_secs(60);
         });
         assert!(

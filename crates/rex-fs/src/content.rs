@@ -2,7 +2,7 @@
 //! `O_PATH` fd is re-opened via `/proc/self/fd` (never by name), and only with a `read` or
 //! `write` permit for that file.
 
-use rex_policy::action::fs::{READ, WRITE};
+use rex_policy::action::fs::{READ, REDACTED_READ, WRITE};
 use rex_policy::{CanonicalPath, Permit};
 use rustix::fd::AsFd;
 
@@ -34,6 +34,34 @@ pub(crate) fn read_to_string(
     permit: &Permit,
 ) -> Result<String, FsError> {
     ensure(permit, READ, path)?;
+    let file = reopen::for_reading(fd, path.as_str())?;
+    let bytes = read_bounded(&file, path.as_str(), max_bytes)?;
+    String::from_utf8(bytes).map_err(|_| FsError::NotUtf8 {
+        path: path.to_string(),
+    })
+}
+
+/// Reads the whole file behind `fd` as bytes (a `read` permit), at most `max_bytes`.
+pub(crate) fn read_bytes(
+    fd: impl AsFd,
+    path: &CanonicalPath,
+    max_bytes: usize,
+    permit: &Permit,
+) -> Result<Vec<u8>, FsError> {
+    ensure(permit, READ, path)?;
+    let file = reopen::for_reading(fd, path.as_str())?;
+    read_bounded(&file, path.as_str(), max_bytes)
+}
+
+/// Reads the file for redaction (a `redacted_read` permit): the text is redacted before
+/// anything else sees it.
+pub(crate) fn read_redactable(
+    fd: impl AsFd,
+    path: &CanonicalPath,
+    max_bytes: usize,
+    permit: &Permit,
+) -> Result<String, FsError> {
+    ensure(permit, REDACTED_READ, path)?;
     let file = reopen::for_reading(fd, path.as_str())?;
     let bytes = read_bounded(&file, path.as_str(), max_bytes)?;
     String::from_utf8(bytes).map_err(|_| FsError::NotUtf8 {

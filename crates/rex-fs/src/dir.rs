@@ -46,6 +46,8 @@ pub struct OpenDirOptions {
 pub struct DirHandle {
     fd: Arc<OwnedFd>,
     path: CanonicalPath,
+    /// `O_PATH` fd on the directory holding this one (`None` for `/`).
+    parent: Option<Arc<OwnedFd>>,
 }
 
 impl DirHandle {
@@ -54,10 +56,25 @@ impl DirHandle {
     pub(crate) fn authorized(
         fd: Arc<OwnedFd>,
         path: CanonicalPath,
+        parent: Option<Arc<OwnedFd>>,
         permit: &Permit,
     ) -> Result<Self, FsError> {
         ensure(permit, OPEN, &path)?;
-        Ok(Self { fd, path })
+        Ok(Self { fd, path, parent })
+    }
+
+    /// The `O_PATH` fd of the directory holding this one (`None` for `/`).
+    pub(crate) fn parent_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.parent.as_ref().map(|p| p.as_fd())
+    }
+
+    pub(crate) fn shared_fd(&self) -> Arc<OwnedFd> {
+        Arc::clone(&self.fd)
+    }
+
+    /// This directory as a resolver result (for walks and creation below it).
+    pub(crate) fn as_resolved(&self) -> ResolvedDir {
+        ResolvedDir::new(Arc::clone(&self.fd), self.path.clone())
     }
 
     /// A handle on a resolved directory after `open` on `Dir(its canonical path)`; any
@@ -66,8 +83,9 @@ impl DirHandle {
         match r.entry_type() {
             EntryType::Dir => {
                 let permit = authorize::dir(gate, OPEN, r.path())?;
+                let parent = r.parent().map(ResolvedDir::shared_fd);
                 let dir = r.into_dir();
-                Self::authorized(dir.shared_fd(), dir.path().clone(), &permit)
+                Self::authorized(dir.shared_fd(), dir.path().clone(), parent, &permit)
             }
             other => Err(FsError::mismatch(r.path().as_str(), EntryType::Dir, other)),
         }
@@ -107,9 +125,9 @@ impl DirHandle {
                         path: parent.path().join(first)?.to_string(),
                     });
                 }
-                let dir = make_dirs(gate, parent, &names)?;
+                let (dir, above) = make_dirs(gate, parent, &names)?;
                 let permit = authorize::dir(gate, OPEN, dir.path())?;
-                Self::authorized(dir.shared_fd(), dir.path().clone(), &permit)
+                Self::authorized(dir.shared_fd(), dir.path().clone(), Some(above), &permit)
             }
         }
     }
@@ -141,7 +159,7 @@ impl DirHandle {
                 match t {
                     EntryType::File => {
                         let permit = authorize::file(gate, OPEN, &path)?;
-                        FileHandle::authorized(fd, path, access, &permit)
+                        FileHandle::authorized(fd, path, access, self.shared_fd(), &permit)
                     }
                     EntryType::Symlink if opts.follow_symlinks => {
                         open_file_following(gate, path.as_str(), access, create, mode)
@@ -150,7 +168,7 @@ impl DirHandle {
                 }
             }
             Err(Errno::NOENT) if create => {
-                create_file(gate, self.fd(), &self.path, name, access, mode)
+                create_file(gate, &self.as_resolved(), name, access, mode)
             }
             Err(e) => Err(FsError::os("open", path.as_str(), e)),
         }
@@ -172,7 +190,7 @@ impl DirHandle {
                 match t {
                     EntryType::Dir => {
                         let permit = authorize::dir(gate, OPEN, &path)?;
-                        Self::authorized(Arc::new(fd), path, &permit)
+                        Self::authorized(Arc::new(fd), path, Some(self.shared_fd()), &permit)
                     }
                     EntryType::Symlink if opts.follow_symlinks => {
                         Self::open(gate, path.as_str(), opts)
@@ -181,10 +199,9 @@ impl DirHandle {
                 }
             }
             Err(Errno::NOENT) if opts.create => {
-                let here = ResolvedDir::new(Arc::clone(&self.fd), self.path.clone());
-                let dir = make_dirs(gate, here, &[name.to_owned()])?;
+                let (dir, above) = make_dirs(gate, self.as_resolved(), &[name.to_owned()])?;
                 let permit = authorize::dir(gate, OPEN, dir.path())?;
-                Self::authorized(dir.shared_fd(), dir.path().clone(), &permit)
+                Self::authorized(dir.shared_fd(), dir.path().clone(), Some(above), &permit)
             }
             Err(e) => Err(FsError::os("open", path.as_str(), e)),
         }
@@ -235,16 +252,22 @@ fn open_file_following(
             EntryType::File => {
                 let permit = authorize::file(gate, OPEN, r.path())?;
                 let path = r.path().clone();
-                FileHandle::authorized(r.into_fd(), path, access, &permit)
+                let parent = r.parent().map(ResolvedDir::shared_fd);
+                let Some(parent) = parent else {
+                    return Err(FsError::mismatch(
+                        path.as_str(),
+                        EntryType::File,
+                        EntryType::Dir,
+                    ));
+                };
+                FileHandle::authorized(r.into_fd(), path, access, parent, &permit)
             }
             other => Err(FsError::mismatch(r.path().as_str(), EntryType::File, other)),
         },
         Lookup::Missing(m) => {
             let (parent, names, dir_only) = m.into_parts();
             match names.as_slice() {
-                [name] if create && !dir_only => {
-                    create_file(gate, parent.fd(), parent.path(), name, access, mode)
-                }
+                [name] if create && !dir_only => create_file(gate, &parent, name, access, mode),
                 _ => Err(FsError::NotFound {
                     path: link_path.to_owned(),
                 }),
@@ -255,18 +278,17 @@ fn open_file_following(
 
 /// Creates the regular file `name` in `dirfd` after `open` and `create` on
 /// `File(dir_path/name)`, and returns a handle on it.
-fn create_file(
+pub(crate) fn create_file(
     gate: &Gate,
-    dirfd: BorrowedFd<'_>,
-    dir_path: &CanonicalPath,
+    dir: &ResolvedDir,
     name: &str,
     access: Access,
     mode: u32,
 ) -> Result<FileHandle, FsError> {
-    let path = dir_path.join(name)?;
+    let path = dir.path().join(name)?;
     let open = authorize::file(gate, OPEN, &path)?;
     let permit = authorize::file(gate, CREATE, &path)?;
-    let created = create::file_excl(dirfd, name, mode, &path, &permit)?;
+    let created = create::file_excl(dir.fd(), name, mode, &path, &permit)?;
     let fd = reopen::as_path(&created, path.as_str())?;
-    FileHandle::authorized(fd, path, access, &open)
+    FileHandle::authorized(fd, path, access, dir.shared_fd(), &open)
 }

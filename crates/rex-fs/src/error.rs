@@ -217,6 +217,44 @@ pub enum FsError {
         #[source]
         source: Errno,
     },
+    /// A copy destination already has content and `force` was not set.
+    #[error("destination `{path}` is not empty (use force to overwrite)")]
+    DestinationNotEmpty {
+        /// The destination.
+        path: String,
+    },
+    /// A permission mode out of range.
+    #[error("invalid file mode `{mode:o}`: {reason}")]
+    InvalidMode {
+        /// The mode given.
+        mode: u32,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A user or group name (or id) that does not exist.
+    #[error("cannot resolve {what} `{name}`")]
+    Identity {
+        /// `user` or `group`.
+        what: &'static str,
+        /// The name given.
+        name: String,
+    },
+    /// The operation is not supported (on this object, kernel or build).
+    #[error("unsupported operation: {0}")]
+    Unsupported(String),
+    /// Content is malformed for the format the operation expects (gzip, tar, ELF, PEM).
+    #[error("cannot read `{path}` as {format}: {reason}")]
+    Format {
+        /// The file.
+        path: String,
+        /// The format expected.
+        format: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A script callback failed; the walk stopped.
+    #[error("callback failed: {0}")]
+    Callback(String),
     /// A bug in `rex-fs` (e.g. a permit used for another resource); nothing was done.
     #[error("internal error: {0}")]
     Internal(String),
@@ -246,7 +284,12 @@ impl FsError {
                 Errno::EXIST => IoErrorKind::FileError,
                 _ => IoErrorKind::RustixError,
             },
-            Self::Internal(_) => IoErrorKind::Other,
+            Self::DestinationNotEmpty { .. } => IoErrorKind::DestinationFileNotEmptyError,
+            Self::InvalidMode { .. } => IoErrorKind::InvalidFileMode,
+            Self::Identity { .. } => IoErrorKind::IdentityResolutionError,
+            Self::Unsupported(_) => IoErrorKind::UnsupportedOperationError,
+            Self::Format { .. } => IoErrorKind::FileReadError,
+            Self::Callback(_) | Self::Internal(_) => IoErrorKind::Other,
         }
     }
 

@@ -1,8 +1,8 @@
 //! File handles: an `O_PATH` fd on one authorized regular file, and the options to get one.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use rex_policy::action::fs::{OPEN, READ, STAT};
+use rex_policy::action::fs::{OPEN, READ, REDACTED_READ, STAT};
 use rex_policy::{CanonicalPath, Gate, Permit};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -71,6 +71,10 @@ pub struct FileHandle {
     fd: Arc<OwnedFd>,
     path: CanonicalPath,
     access: Access,
+    /// `O_PATH` fd on the directory holding the file (for name-based operations).
+    parent: Arc<OwnedFd>,
+    /// Where the next `read_page` starts (shared by clones).
+    page_offset: Arc<Mutex<u64>>,
 }
 
 impl FileHandle {
@@ -80,6 +84,7 @@ impl FileHandle {
         fd: OwnedFd,
         path: CanonicalPath,
         access: Access,
+        parent: Arc<OwnedFd>,
         permit: &Permit,
     ) -> Result<Self, FsError> {
         ensure(permit, OPEN, &path)?;
@@ -87,7 +92,61 @@ impl FileHandle {
             fd: Arc::new(fd),
             path,
             access,
+            parent,
+            page_offset: Arc::new(Mutex::new(0)),
         })
+    }
+
+    /// The same handle data for a new inode at the same name (after an atomic write).
+    pub(crate) fn replaced(&self, fd: OwnedFd) -> Self {
+        Self {
+            fd: Arc::new(fd),
+            path: self.path.clone(),
+            access: self.access,
+            parent: Arc::clone(&self.parent),
+            page_offset: Arc::new(Mutex::new(0)),
+        }
+    }
+
+    pub(crate) fn parent_fd(&self) -> BorrowedFd<'_> {
+        self.parent.as_fd()
+    }
+
+    pub(crate) fn access(&self) -> Access {
+        self.access
+    }
+
+    pub(crate) fn page_offset(&self) -> &Mutex<u64> {
+        &self.page_offset
+    }
+
+    /// The file's name in its directory.
+    pub(crate) fn name(&self) -> &str {
+        self.path.file_name().unwrap_or_default()
+    }
+
+    /// `HandleAccess` unless the handle was opened for reading.
+    pub(crate) fn need_read(&self) -> Result<(), FsError> {
+        if self.access.read {
+            Ok(())
+        } else {
+            Err(FsError::HandleAccess {
+                path: self.path.to_string(),
+                access: "read",
+            })
+        }
+    }
+
+    /// `HandleAccess` unless the handle was opened for writing.
+    pub(crate) fn need_write(&self) -> Result<(), FsError> {
+        if self.access.write {
+            Ok(())
+        } else {
+            Err(FsError::HandleAccess {
+                path: self.path.to_string(),
+                access: "write",
+            })
+        }
     }
 
     /// The canonical path the handle was authorized on (it is not updated if the file is
@@ -114,15 +173,57 @@ impl FileHandle {
     /// `File(path)`. The same inode is re-opened read-only through `/proc/self/fd` (no path
     /// lookup); more than `max_bytes` is `FileContentTooLargeError` (nothing beyond the
     /// budget is read or allocated); invalid UTF-8 is `Utf8Error`. Authorizes nothing else.
+    ///
+    /// When `read` is refused but `redacted_read` is permitted, the content comes back
+    /// redacted (§6 of the original): every line that matches no template of the
+    /// redaction dictionary ([`crate::redaction_dictionary`]) becomes `[REDACTED]`. When
+    /// the dictionary does not exist, the refusal of `read` is returned.
     pub fn read(&self, gate: &Gate, max_bytes: usize) -> Result<String, FsError> {
-        if !self.access.read {
-            return Err(FsError::HandleAccess {
-                path: self.path.to_string(),
-                access: "read",
-            });
+        Ok(self.read_text(gate, max_bytes)?.0)
+    }
+
+    /// Like [`FileHandle::read`], also saying whether the text was redacted.
+    pub(crate) fn read_text(
+        &self,
+        gate: &Gate,
+        max_bytes: usize,
+    ) -> Result<(String, bool), FsError> {
+        self.need_read()?;
+        match authorize::file(gate, READ, &self.path) {
+            Ok(permit) => Ok((
+                content::read_to_string(self.fd(), &self.path, max_bytes, &permit)?,
+                false,
+            )),
+            Err(FsError::Denied(denied)) => {
+                let Ok(permit) = authorize::file(gate, REDACTED_READ, &self.path) else {
+                    return Err(FsError::Denied(denied));
+                };
+                let text = content::read_redactable(self.fd(), &self.path, max_bytes, &permit)?;
+                match crate::redact::redact(gate, &text, max_bytes) {
+                    Ok(redacted) => Ok((redacted, true)),
+                    // No dictionary on this host: nothing can be shown, the refusal of
+                    // `read` stands.
+                    Err(FsError::NotFound { .. }) => Err(FsError::Denied(denied)),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
         }
+    }
+
+    /// The whole file as UTF-8 after a full `read` permit (no redacted fallback): for
+    /// operations whose result is written back or must be exact.
+    pub fn read_full(&self, gate: &Gate, max_bytes: usize) -> Result<String, FsError> {
+        self.need_read()?;
         let permit = authorize::file(gate, READ, &self.path)?;
         content::read_to_string(self.fd(), &self.path, max_bytes, &permit)
+    }
+
+    /// The whole file as bytes after a full `read` permit.
+    pub(crate) fn read_bytes(&self, gate: &Gate, max_bytes: usize) -> Result<Vec<u8>, FsError> {
+        self.need_read()?;
+        let permit = authorize::file(gate, READ, &self.path)?;
+        content::read_bytes(self.fd(), &self.path, max_bytes, &permit)
     }
 
     /// The file's metadata. Needs `stat` on `File(path)`; reads the inode the handle holds.

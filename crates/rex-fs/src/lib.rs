@@ -18,33 +18,89 @@
 //!    only after checking it still refers to the inode authorized.
 //!
 //! Every fd is `O_CLOEXEC`; reads have byte budgets and walks entry budgets. Linux only.
+//!
+//! The surface (the original REX safe-io §4.1/§4.2, with the fixes of the spec README):
+//! [`DirHandle`] (open, list, find, chmod/chown -R, disk usage, symlinks, move, delete),
+//! [`FileHandle`] (read, lines, pages, search, atomic and in-place writes, copy, move,
+//! delete, counts, strings, gzip, truncate/fallocate, xattrs, archive extraction, ELF,
+//! certificates, [`FileHandle::execute`]), [`SymlinkHandle`], [`CoreDump`] (gdb, itself
+//! checked with `execute`), the shell helpers ([`cat`], [`grep`], [`tail`], [`sed`],
+//! [`cp`], [`mv`], [`find_files`], [`du`], [`wc`], `awk_*`, ...), pure text functions in
+//! [`text`], and redaction ([`set_redaction_dictionary`]). Every recursive operation
+//! authorizes every entry it touches; a refusal is an error unless the caller asked to
+//! skip refused entries (then they are reported). See `docs/filesystem.md`.
 #![forbid(unsafe_code)]
 
+mod archive;
+mod attrs;
 mod authorize;
+mod certs;
 mod content;
+mod copy;
+mod coredump;
 mod create;
+mod delete;
 mod dir;
+mod du;
+mod elf;
 mod entry;
 mod entry_type;
 mod error;
+mod execute;
 mod file;
+mod find;
+mod gzip;
 mod helpers;
+mod lines;
+mod links;
 mod list;
 mod make_dirs;
 mod metadata;
+mod redact;
+mod rename;
 mod reopen;
 pub mod resolve;
+mod size;
 mod sys;
+pub mod text;
 mod unlink;
+mod walk;
+mod write_file;
+mod xattr;
 
+pub use archive::{ExtractArchiveOptions, MAX_ARCHIVE_ENTRIES};
+pub use attrs::{ChmodDirOptions, Ownership, SetOwnershipOptions, SymlinkHandle};
 pub use content::WriteMode;
+pub use copy::CopyFileOptions;
+pub use coredump::{CoreDump, Frame, GDB_PATH, TracedProcess, TracedThread, parse_backtrace};
 pub use create::{DIR_MODE, FILE_MODE};
+pub use delete::{DeleteDirOptions, DeleteFileOptions};
 pub use dir::{DirHandle, OpenDirOptions};
+pub use du::{DiskUsageEntry, DiskUsageOptions, DiskUsageResult};
+pub use elf::ElfInfo;
 pub use entry::DirEntry;
 pub use entry_type::EntryType;
 pub use error::{FsError, IoErrorKind};
+pub use execute::{ExecArg, ExecuteOptions, ExecuteResult, MAX_EXECUTE_OUTPUT, execute_context};
 pub use file::{FileHandle, OpenFileOptions};
-pub use helpers::{MAX_RM_DEPTH, MAX_RM_ENTRIES, cat, ls, mkdir, rm, touch, write};
+pub use find::FindOptions;
+pub use gzip::{CompressGzipOptions, GzipInfo, MAX_DECOMPRESSED_BYTES, SearchGzipOptions};
+pub use helpers::{
+    MAX_RM_DEPTH, MAX_RM_ENTRIES, awk_count_unique, awk_field, awk_filter, awk_filter_field,
+    awk_filter_range, awk_sum, cat, cp, du, find_files, grep, ls, mkdir, mv, rm, sed, tail, touch,
+    wc, write,
+};
+pub use lines::{ReadLinesOptions, ReadPageOptions};
+pub use links::CreateSymlinkOptions;
 pub use list::MAX_LIST_ENTRIES;
 pub use metadata::Metadata;
+pub use redact::{
+    DEFAULT_REDACTION_DICTIONARY, REDACTED, redaction_dictionary, set_redaction_dictionary,
+};
+pub use rename::{MoveOptions, move_context};
 pub use resolve::{Lookup, Missing, Resolved, ResolvedDir, lookup, resolve, resolve_parent};
+pub use size::{FallocateOptions, SizeRange, SizeUnit, TruncateOptions};
+pub use text::{GrepOptions, Match, ReplacementOptions, TailSelect, WordCount};
+pub use walk::{MAX_WALK_DEPTH, MAX_WALK_ENTRIES};
+pub use write_file::WriteOptions;
+pub use xattr::SetXAttrOptions;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rex_policy::Gate;
 use rex_policy::action::fs::{CREATE, OPEN};
-use rustix::fd::AsFd;
+use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
@@ -19,13 +19,14 @@ use crate::sys;
 /// Creates `names` one below the other under `parent`: `open` on `Dir(parent)` first, then
 /// for each level `create` on `Dir(level)` and `mkdirat` relative to the previous level's
 /// fd. A level that appeared meanwhile is accepted only if it is a real directory (not a
-/// symlink). Returns the deepest level.
+/// symlink). Returns the deepest level and the fd of the directory holding it.
 pub(crate) fn make_dirs(
     gate: &Gate,
     parent: ResolvedDir,
     names: &[String],
-) -> Result<ResolvedDir, FsError> {
+) -> Result<(ResolvedDir, Arc<OwnedFd>), FsError> {
     authorize::dir(gate, OPEN, parent.path())?;
+    let mut above = parent.shared_fd();
     let mut current = parent;
     for name in names {
         let path = current.path().join(name)?;
@@ -43,7 +44,8 @@ pub(crate) fn make_dirs(
             Errno::NOTDIR => FsError::mismatch(path.as_str(), EntryType::Dir, EntryType::Unknown),
             e => FsError::os("open directory", path.as_str(), e),
         })?;
+        above = current.shared_fd();
         current = ResolvedDir::new(Arc::new(fd), path);
     }
-    Ok(current)
+    Ok((current, above))
 }

@@ -16,7 +16,7 @@ use crate::error::FsError;
 pub(crate) const PATH_FLAGS: OFlags = OFlags::PATH.union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
 
 /// The identity of an inode: device and inode number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct FileId {
     dev: u64,
     ino: u64,
@@ -129,4 +129,102 @@ pub(crate) fn write_all(fd: impl AsFd, mut buf: &[u8], path: &str) -> Result<(),
         buf = buf.get(n..).unwrap_or_default();
     }
     Ok(())
+}
+
+/// `chmod` of the inode behind any fd (`O_PATH` included), through its
+/// `/proc/self/fd/<n>` magic link, which the kernel resolves to that very inode. Never
+/// applied to a symlink (the magic link of an `O_PATH|O_NOFOLLOW` fd on a link resolves
+/// to the link, and Linux refuses `chmod` of links).
+pub(crate) fn chmod_fd(fd: impl AsFd, mode: u32, path: &str) -> Result<(), FsError> {
+    let proc_fd = rustix_linux_procfs::proc_self_fd()
+        .map_err(|e| FsError::os("open /proc/self/fd to chmod", path, e))?;
+    let name = rustix::path::DecInt::from_fd(fd.as_fd());
+    retry(|| {
+        rustix::fs::chmodat(
+            proc_fd,
+            name.as_c_str(),
+            Mode::from_raw_mode(mode),
+            AtFlags::empty(),
+        )
+    })
+    .map_err(|e| FsError::os("chmod", path, e))
+}
+
+/// `fchownat(fd, "", AT_EMPTY_PATH)`: ownership of the inode behind any fd, a symlink's
+/// own `O_PATH` fd included (the link itself changes, not its target).
+pub(crate) fn chown_fd(
+    fd: impl AsFd,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    path: &str,
+) -> Result<(), FsError> {
+    retry(|| {
+        rustix::fs::chownat(
+            fd.as_fd(),
+            "",
+            uid.map(rustix::fs::Uid::from_raw),
+            gid.map(rustix::fs::Gid::from_raw),
+            AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW,
+        )
+    })
+    .map_err(|e| FsError::os("chown", path, e))
+}
+
+/// Checks that `name` in `dirfd` still refers to `expected` (else `Changed`).
+pub(crate) fn verify_name(
+    dirfd: impl AsFd,
+    name: &str,
+    expected: FileId,
+    path: &str,
+) -> Result<(), FsError> {
+    if FileId::of(&stat_name(dirfd, name, path)?) == expected {
+        Ok(())
+    } else {
+        Err(FsError::Changed {
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// A fresh name for a temporary file (`O_EXCL` decides whether it is free).
+pub(crate) fn temp_name(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        ".rex-{tag}-{}-{n}-{nanos:x}",
+        rustix::process::getpid().as_raw_nonzero()
+    )
+}
+
+/// Creates a temporary regular file in `dirfd` (`O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600),
+/// open read-write, and returns it with its name.
+pub(crate) fn create_temp(
+    dirfd: impl AsFd,
+    tag: &str,
+    path: &str,
+) -> Result<(OwnedFd, String), FsError> {
+    for _ in 0..16 {
+        let name = temp_name(tag);
+        match retry(|| {
+            rustix::fs::openat(
+                dirfd.as_fd(),
+                name.as_str(),
+                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )
+        }) {
+            Ok(fd) => return Ok((fd, name)),
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(FsError::os("create temporary file next to", path, e)),
+        }
+    }
+    Err(FsError::os(
+        "create temporary file next to",
+        path,
+        Errno::EXIST,
+    ))
 }

@@ -41,6 +41,81 @@ impl Action {
     }
 }
 
+/// Every concrete action in the schema.
+pub const ALL: &[Action] = &[
+    fs::OPEN,
+    fs::READ,
+    fs::REDACTED_READ,
+    fs::WRITE,
+    fs::CREATE,
+    fs::DELETE,
+    fs::STAT,
+    fs::CHMOD,
+    fs::CHOWN,
+    fs::MOVE,
+    fs::SET_X_ATTR,
+    fs::EXECUTE,
+    fs::NETWORK_NAMESPACE,
+    fs::UNMOUNT,
+    sysinfo::LIST,
+    sysinfo::RESOLVE_HOSTNAME,
+    net::GET,
+    net::POST,
+    net::PUT,
+    net::DELETE,
+    net::CONNECT,
+    process::LIST,
+    process::LIST_FDS,
+    process::MOUNT_NAMESPACE,
+    process::NETWORK_NAMESPACE,
+    process::KILL,
+    process::INTERRUPT,
+    process::TRACE,
+    systemd::START,
+    systemd::STOP,
+    systemd::RESTART,
+    systemd::STATUS,
+    systemd::DAEMON_RELOAD,
+    sysctl::LOAD,
+];
+
+/// The action groups of the schema, `(namespace, group)`; each contains every action of
+/// its namespace.
+pub const GROUPS: &[(&str, &str)] = &[
+    ("file_system", "SafeIO"),
+    ("sysinfo", "SysinfoAction"),
+    ("network", "NetworkAction"),
+    ("process_system", "ProcessAction"),
+    ("systemd", "SystemdAction"),
+    ("sysctl", "SysctlAction"),
+];
+
+impl Action {
+    /// Parses `file_system::Action::"read"` (the Cedar uid) or `file_system::read`.
+    /// Only actions declared in the schema parse.
+    pub fn parse(text: &str) -> Option<Action> {
+        let text = text.trim();
+        let (ns, name) = match text.split_once("::Action::") {
+            Some((ns, quoted)) => (ns, quoted.strip_prefix('"')?.strip_suffix('"')?),
+            None => text.rsplit_once("::")?,
+        };
+        ALL.iter()
+            .copied()
+            .find(|a| a.namespace == ns && a.name == name)
+    }
+
+    /// Whether `text` names an action group (`file_system::Action::"SafeIO"`), and which
+    /// namespace it covers.
+    pub fn group_namespace(text: &str) -> Option<&'static str> {
+        let (ns, quoted) = text.trim().split_once("::Action::")?;
+        let name = quoted.strip_prefix('"')?.strip_suffix('"')?;
+        GROUPS
+            .iter()
+            .find(|(n, g)| *n == ns && *g == name)
+            .map(|(n, _)| *n)
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}::Action::\"{}\"", self.namespace, self.name)

@@ -3,7 +3,7 @@
 //! Format version 1. Each line is an object with:
 //! `v` (1), `time` (RFC 3339 UTC), `principal` (name), `action` and `resource` (Cedar uids),
 //! `decision` (`allow` | `deny`), `enforced` (false when audit mode let a deny through),
-//! `reason` (`permit` | `no_permit` | `forbid` | `error`), `policies` (determining policy
+//! `reason` (`permit` | `no_permit` | `forbid` | `error` | `read_only`), `policies` (determining policy
 //! ids), `errors` (evaluation errors), and when known `script` (`{file, line, column}`)
 //! and `job` (an id given by the caller). Fields are only ever added, never renamed.
 

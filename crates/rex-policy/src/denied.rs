@@ -37,6 +37,8 @@ pub enum DenyReason {
     Forbidden(Vec<PolicyRef>),
     /// Evaluating the policies failed (the request is refused: fail closed).
     EvaluationError(Vec<String>),
+    /// Read-only learning refuses every mutating action, whatever the policy says.
+    ReadOnlyLearning,
 }
 
 /// A refused request. Its one-line form (`Display`) keeps the original REX words
@@ -116,6 +118,9 @@ impl Denied {
                     .join(", ")
             ),
             DenyReason::EvaluationError(e) => format!("policy evaluation failed: {}", e.join("; ")),
+            DenyReason::ReadOnlyLearning => {
+                "read-only learning refuses mutating actions".to_owned()
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cedar_policy::{
@@ -13,10 +14,11 @@ use crate::action::Action;
 use crate::audit::{AuditLog, DecisionRecord, ScriptPosition};
 use crate::denied::{Denied, DenyReason, PolicyRef};
 use crate::error::GateError;
+use crate::index::ScopeIndex;
 use crate::path::CanonicalPath;
 use crate::policies::Policies;
 use crate::principal::effective_user_name;
-use crate::resource::{AttrValue, DIR_TYPE, Resource};
+use crate::resource::{AttrValue, ContextEntity, DIR_TYPE, Resource};
 use crate::schema::schema;
 
 /// What the gate does with a request the policy denies.
@@ -91,6 +93,8 @@ pub struct GateBuilder {
     audit_log: Option<String>,
     script: Option<String>,
     job: Option<String>,
+    record: bool,
+    deny_mutating: bool,
 }
 
 impl GateBuilder {
@@ -129,6 +133,21 @@ impl GateBuilder {
         self
     }
 
+    /// Keep every request (for `rex policy learn`); read them with [`Gate::recorded`].
+    #[must_use]
+    pub fn record(mut self, on: bool) -> Self {
+        self.record = on;
+        self
+    }
+
+    /// Refuse every mutating action whatever the policy says (read-only learning: nothing
+    /// on the host changes). The refusals are recorded as needed.
+    #[must_use]
+    pub fn deny_mutating(mut self, on: bool) -> Self {
+        self.deny_mutating = on;
+        self
+    }
+
     /// Builds the gate over `policies`.
     pub fn build(self, policies: Policies) -> Result<Gate, GateError> {
         let schema = schema().map_err(GateError::Schema)?;
@@ -139,6 +158,7 @@ impl GateBuilder {
         let user_type = type_name("User").map_err(GateError::Schema)?;
         let principal = EntityUid::from_type_name_and_id(user_type, EntityId::new(&principal_name));
         let principal_entity = Entity::new_no_attrs(principal.clone(), HashSet::new());
+        let compiled = Compiled::new(schema, &policies).map_err(GateError::Schema)?;
         let audit = match self.audit_log {
             Some(path) => Some(AuditLog::open(&path)?),
             None => None,
@@ -156,6 +176,10 @@ impl GateBuilder {
             position: AtomicU64::new(0),
             counts: Counters::default(),
             authorizer: Authorizer::new(),
+            recorder: self.record.then(|| Mutex::new(Vec::new())),
+            deny_mutating: self.deny_mutating,
+            compiled,
+            memo: Mutex::new(HashMap::new()),
         })
     }
 }
@@ -184,6 +208,91 @@ pub struct Gate {
     position: AtomicU64,
     counts: Counters,
     authorizer: Authorizer,
+    recorder: Option<Mutex<Vec<RecordedRequest>>>,
+    deny_mutating: bool,
+    compiled: Compiled,
+    memo: Mutex<HashMap<MemoKey, Result<Outcome, Vec<String>>>>,
+}
+
+/// What is invariant for the run, computed once at build.
+#[derive(Debug)]
+struct Compiled {
+    action_uids: HashMap<Action, EntityUid>,
+    action_entities: Vec<Entity>,
+    types: HashMap<&'static str, EntityTypeName>,
+    index: ScopeIndex,
+}
+
+impl Compiled {
+    fn new(schema: &Schema, policies: &Policies) -> Result<Self, String> {
+        let mut action_uids = HashMap::new();
+        for a in crate::action::ALL {
+            let ty = type_name(&format!("{}::Action", a.namespace()))?;
+            action_uids.insert(
+                *a,
+                EntityUid::from_type_name_and_id(ty, EntityId::new(a.name())),
+            );
+        }
+        let action_entities = schema
+            .action_entities()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .collect();
+        let mut types = HashMap::new();
+        for t in crate::resource::TYPES {
+            types.insert(*t, type_name(t)?);
+        }
+        Ok(Self {
+            action_uids,
+            action_entities,
+            types,
+            index: ScopeIndex::new(policies.set()),
+        })
+    }
+
+    fn type_name(&self, name: &'static str) -> Result<EntityTypeName, String> {
+        match self.types.get(name) {
+            Some(t) => Ok(t.clone()),
+            None => type_name(name),
+        }
+    }
+}
+
+/// A decision is a pure function of principal (fixed), policies (fixed), action, resource
+/// (its attributes and, for files and directories, its ancestors, all carried by
+/// `Resource`) and context, so it can be remembered for the run.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MemoKey {
+    action: Action,
+    resource: Resource,
+    context: String,
+}
+
+/// Most remembered decisions; the memo is cleared when full.
+const MAX_MEMO: usize = 65_536;
+
+/// A request the gate saw, kept when recording (for learning policies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The action.
+    pub action: Action,
+    /// The resource uid as Cedar text.
+    pub resource: String,
+    /// Script line, when known.
+    pub line: Option<u32>,
+    /// Whether the policy allowed it.
+    pub allowed: bool,
+    /// Whether it was refused because read-only learning denies mutating actions.
+    pub refused_read_only: bool,
+}
+
+/// The outcome of [`Gate::explain`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed by these permits.
+    Allowed(Vec<PolicyRef>),
+    /// Denied, with the reason and suggestion.
+    Denied(Denied),
 }
 
 impl Gate {
@@ -226,6 +335,58 @@ impl Gate {
         }
     }
 
+    /// The requests seen so far, when built with [`GateBuilder::record`].
+    pub fn recorded(&self) -> Vec<RecordedRequest> {
+        self.recorder
+            .as_ref()
+            .and_then(|r| r.lock().ok().map(|v| v.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Decides a request without counting, logging or recording it, and says why: the
+    /// permits that allowed it, or the denial with its reason and suggested permit. For
+    /// `rex policy explain`, and for an SDK deciding whether to ask a further question
+    /// (e.g. rex-net asking about each resolved address). It makes no `Permit`: whatever
+    /// takes effect must still go through [`Gate::check`].
+    pub fn explain(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: serde_json::Value,
+    ) -> Verdict {
+        match self.evaluate(action, resource, context, &[]) {
+            Ok(Outcome::Allow(ids)) => {
+                Verdict::Allowed(ids.iter().map(|id| self.policy_ref(id)).collect())
+            }
+            Ok(Outcome::Deny(forbids)) if forbids.is_empty() => {
+                Verdict::Denied(self.denied(action, resource, DenyReason::NoPermit))
+            }
+            Ok(Outcome::Deny(forbids)) => Verdict::Denied(self.denied(
+                action,
+                resource,
+                DenyReason::Forbidden(forbids.iter().map(|id| self.policy_ref(id)).collect()),
+            )),
+            Err(errors) => {
+                Verdict::Denied(self.denied(action, resource, DenyReason::EvaluationError(errors)))
+            }
+        }
+    }
+
+    fn record(&self, action: Action, resource: &Resource, allowed: bool, refused_read_only: bool) {
+        if let Some(recorder) = &self.recorder
+            && let Ok(mut list) = recorder.lock()
+        {
+            let line = (self.position.load(Ordering::Relaxed) >> 32) as u32;
+            list.push(RecordedRequest {
+                action,
+                resource: resource.to_string(),
+                line: (line > 0).then_some(line),
+                allowed,
+                refused_read_only,
+            });
+        }
+    }
+
     /// Asks whether the principal may perform `action` on `resource` with an empty context.
     pub fn check(&self, action: Action, resource: &Resource) -> Result<Permit, Denied> {
         self.check_with_context(
@@ -244,7 +405,39 @@ impl Gate {
         resource: &Resource,
         context: serde_json::Value,
     ) -> Result<Permit, Denied> {
-        let outcome = self.evaluate(action, resource, context);
+        self.check_with_entities(action, resource, context, &[])
+    }
+
+    /// As [`Gate::check_with_context`], with entities the context refers to (the
+    /// `arguments` and `environment` of `execute`).
+    pub fn check_with_entities(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: serde_json::Value,
+        context_entities: &[ContextEntity],
+    ) -> Result<Permit, Denied> {
+        if self.deny_mutating && action.is_mutating() {
+            self.record(action, resource, false, true);
+            self.counts.denied.fetch_add(1, Ordering::Relaxed);
+            let _ = self.log(
+                action,
+                resource,
+                false,
+                true,
+                "read_only",
+                Vec::new(),
+                Vec::new(),
+            );
+            return Err(self.denied(action, resource, DenyReason::ReadOnlyLearning));
+        }
+        let outcome = self.evaluate(action, resource, context, context_entities);
+        self.record(
+            action,
+            resource,
+            matches!(outcome, Ok(Outcome::Allow(_))),
+            false,
+        );
         let (reason, determining) = match outcome {
             Ok(Outcome::Allow(policies)) => {
                 self.counts.allowed.fetch_add(1, Ordering::Relaxed);
@@ -272,6 +465,7 @@ impl Gate {
             DenyReason::NoPermit => "no_permit",
             DenyReason::Forbidden(_) => "forbid",
             DenyReason::EvaluationError(_) => "error",
+            DenyReason::ReadOnlyLearning => "read_only",
         };
         let errors = match &reason {
             DenyReason::EvaluationError(e) => e.clone(),
@@ -322,25 +516,63 @@ impl Gate {
         action: Action,
         resource: &Resource,
         context: serde_json::Value,
+        context_entities: &[ContextEntity],
     ) -> Result<Outcome, Vec<String>> {
-        let action_uid = EntityUid::from_type_name_and_id(
-            type_name(&format!("{}::Action", action.namespace())).map_err(|e| vec![e])?,
-            EntityId::new(action.name()),
-        );
-        let (resource_uid, entities) = self.entities(resource).map_err(|e| vec![e])?;
+        let context_key = match &context {
+            serde_json::Value::Object(m) if m.is_empty() && context_entities.is_empty() => {
+                String::new()
+            }
+            other => format!("{other}{context_entities:?}"),
+        };
+        let key = MemoKey {
+            action,
+            resource: resource.clone(),
+            context: context_key,
+        };
+        if let Ok(memo) = self.memo.lock()
+            && let Some(outcome) = memo.get(&key)
+        {
+            return outcome.clone();
+        }
+        let outcome = self.evaluate_uncached(action, resource, context, context_entities);
+        if let Ok(mut memo) = self.memo.lock() {
+            if memo.len() >= MAX_MEMO {
+                memo.clear();
+            }
+            memo.insert(key, outcome.clone());
+        }
+        outcome
+    }
+
+    fn evaluate_uncached(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: serde_json::Value,
+        context_entities: &[ContextEntity],
+    ) -> Result<Outcome, Vec<String>> {
+        let action_uid = match self.compiled.action_uids.get(&action) {
+            Some(uid) => uid.clone(),
+            None => EntityUid::from_type_name_and_id(
+                type_name(&format!("{}::Action", action.namespace())).map_err(|e| vec![e])?,
+                EntityId::new(action.name()),
+            ),
+        };
+        let (resource_uid, ancestors, entities) = self
+            .entities(resource, context_entities)
+            .map_err(|e| vec![e])?;
         let context = Context::from_json_value(context, Some((self.schema, &action_uid)))
             .map_err(|e| vec![format!("invalid context for {action}: {e}")])?;
         let request = Request::new(
             self.principal.clone(),
             action_uid,
-            resource_uid,
+            resource_uid.clone(),
             context,
             Some(self.schema),
         )
         .map_err(|e| vec![format!("invalid request: {e}")])?;
-        let response = self
-            .authorizer
-            .is_authorized(&request, self.policies.set(), &entities);
+        let slice = self.compiled.index.slice(&resource_uid, &ancestors);
+        let response = self.authorizer.is_authorized(&request, &slice, &entities);
         let errors: Vec<String> = response
             .diagnostics()
             .errors()
@@ -358,15 +590,23 @@ impl Gate {
         }
     }
 
-    /// The resource's entity, its ancestor directories up to `/`, and the principal.
-    fn entities(&self, resource: &Resource) -> Result<(EntityUid, Entities), String> {
+    /// The resource's entity, its ancestor directories up to `/`, the principal and the
+    /// schema's action entities (for `action in` groups). Attributes are built by rex from
+    /// typed values, so the entities are not re-validated against the schema per request.
+    fn entities(
+        &self,
+        resource: &Resource,
+        context_entities: &[ContextEntity],
+    ) -> Result<(EntityUid, Vec<EntityUid>, Entities), String> {
         let uid = EntityUid::from_type_name_and_id(
-            type_name(resource.type_name())?,
+            self.compiled.type_name(resource.type_name())?,
             EntityId::new(resource.id()),
         );
-        let mut all = Vec::with_capacity(8);
+        let mut all = Vec::with_capacity(self.compiled.action_entities.len() + 8);
+        all.extend(self.compiled.action_entities.iter().cloned());
+        let mut ancestors = Vec::new();
         let mut parents = HashSet::new();
-        let dir_type = type_name(DIR_TYPE)?;
+        let dir_type = self.compiled.type_name(DIR_TYPE)?;
         if let Some(parent) = resource.parent_dir() {
             parents.insert(dir_uid(&dir_type, parent));
             let mut dir = Some(parent.clone());
@@ -380,9 +620,9 @@ impl Gate {
                     "path".to_owned(),
                     RestrictedExpression::new_string(d.as_str().to_owned()),
                 )]);
-                let e =
-                    Entity::new(dir_uid(&dir_type, &d), attrs, dp).map_err(|e| e.to_string())?;
-                all.push(e);
+                let d_uid = dir_uid(&dir_type, &d);
+                ancestors.push(d_uid.clone());
+                all.push(Entity::new(d_uid, attrs, dp).map_err(|e| e.to_string())?);
                 dir = up;
             }
         }
@@ -393,9 +633,28 @@ impl Gate {
             .collect::<HashMap<_, _>>();
         all.push(Entity::new(uid.clone(), attrs, parents).map_err(|e| e.to_string())?);
         all.push(self.principal_entity.clone());
-        let entities =
-            Entities::from_entities(all, Some(self.schema)).map_err(|e| e.to_string())?;
-        Ok((uid, entities))
+        for ce in context_entities {
+            let ce_uid = EntityUid::from_type_name_and_id(
+                self.compiled.type_name(ce.type_name)?,
+                EntityId::new(&ce.id),
+            );
+            let attrs = ce
+                .attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), restricted(v)))
+                .collect::<HashMap<_, _>>();
+            let tags = ce
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), RestrictedExpression::new_string(v.clone())))
+                .collect::<HashMap<_, _>>();
+            all.push(
+                Entity::new_with_tags(ce_uid, attrs, HashSet::new(), tags)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        let entities = Entities::from_entities(all, None).map_err(|e| e.to_string())?;
+        Ok((uid, ancestors, entities))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -438,6 +697,7 @@ impl Gate {
     }
 }
 
+#[derive(Debug, Clone)]
 enum Outcome {
     Allow(Vec<String>),
     Deny(Vec<String>),

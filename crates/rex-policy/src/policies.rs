@@ -33,6 +33,7 @@ pub struct Policies {
     set: PolicySet,
     origins: HashMap<String, PolicyOrigin>,
     warnings: Vec<SourceDiagnostic>,
+    sources: HashMap<String, String>,
 }
 
 impl Policies {
@@ -42,6 +43,7 @@ impl Policies {
             set: PolicySet::new(),
             origins: HashMap::new(),
             warnings: Vec::new(),
+            sources: HashMap::new(),
         }
     }
 
@@ -160,6 +162,7 @@ impl Policies {
             set: merged,
             origins,
             warnings,
+            sources: sources.iter().cloned().collect(),
         })
     }
 
@@ -176,6 +179,35 @@ impl Policies {
     /// Validator warnings (the set still loaded).
     pub fn warnings(&self) -> &[SourceDiagnostic] {
         &self.warnings
+    }
+
+    /// A diagnostic pointing at the start of the policy at `origin`.
+    pub fn diagnostic_at(
+        &self,
+        origin: &PolicyOrigin,
+        message: String,
+        help: Option<String>,
+    ) -> SourceDiagnostic {
+        let source_line = self
+            .sources
+            .get(&origin.file)
+            .and_then(|t| t.lines().nth(origin.line.saturating_sub(1)))
+            .unwrap_or_default()
+            .to_owned();
+        let width = source_line
+            .chars()
+            .count()
+            .saturating_sub(origin.column.saturating_sub(1))
+            .max(1);
+        SourceDiagnostic {
+            file: origin.file.clone(),
+            line: origin.line,
+            column: origin.column,
+            message,
+            help,
+            source_line,
+            width,
+        }
     }
 
     /// Number of policies.

@@ -5,7 +5,7 @@ use std::fmt;
 use crate::path::CanonicalPath;
 
 /// A Cedar attribute value of a resource.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AttrValue {
     /// A Cedar `String`.
     String(String),
@@ -22,7 +22,7 @@ pub enum AttrValue {
 /// follows).
 ///
 /// A `Resource` authorizes nothing by itself; it is what `Gate::check` decides on.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Resource {
     type_name: &'static str,
     id: String,
@@ -35,7 +35,64 @@ pub const FILE_TYPE: &str = "file_system::File";
 /// Cedar type name of directories.
 pub const DIR_TYPE: &str = "file_system::Dir";
 
+/// Every entity type a resource can have.
+pub const TYPES: &[&str] = &[
+    FILE_TYPE,
+    DIR_TYPE,
+    "sysinfo::Uname",
+    "sysinfo::Sysinfo",
+    "sysinfo::Hostname",
+    "network::url",
+    "process_system::Process",
+    "systemd::Service",
+    "systemd::Systemd",
+    "sysctl::Sysctl",
+    "file_system::Arguments",
+    "file_system::Environment",
+];
+
 impl Resource {
+    /// Parses a Cedar entity uid such as `file_system::File::"/tmp/x"`. Files and
+    /// directories must name canonical paths and get their `in Dir` chain; other types get
+    /// the attributes given in `attrs` (for `rex policy explain`).
+    pub fn parse_uid(
+        text: &str,
+        attrs: Vec<(&'static str, AttrValue)>,
+    ) -> Result<Resource, String> {
+        let text = text.trim();
+        let (type_name, id) = text
+            .rsplit_once("::\"")
+            .and_then(|(t, rest)| Some((t, rest.strip_suffix('"')?)))
+            .ok_or_else(|| {
+                format!("`{text}` is not an entity uid like `file_system::File::\"/tmp/x\"`")
+            })?;
+        let type_name = TYPES
+            .iter()
+            .copied()
+            .find(|t| *t == type_name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown resource type `{type_name}` (expected one of {})",
+                    TYPES.join(", ")
+                )
+            })?;
+        let id = id.replace("\\\"", "\"").replace("\\\\", "\\");
+        if type_name == FILE_TYPE || type_name == DIR_TYPE {
+            let path = CanonicalPath::new(&id).map_err(|e| e.to_string())?;
+            let mut r = if type_name == FILE_TYPE {
+                Resource::file(&path)
+            } else {
+                Resource::dir(&path)
+            };
+            r.attrs
+                .extend(attrs.into_iter().filter(|(k, _)| *k != "path"));
+            return Ok(r);
+        }
+        let mut r = Resource::new(type_name, id);
+        r.attrs = attrs;
+        Ok(r)
+    }
+
     /// `file_system::File::"<path>"` with attribute `path`, in its parent `Dir` chain.
     pub fn file(path: &CanonicalPath) -> Self {
         Self {
@@ -111,4 +168,21 @@ impl fmt::Debug for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
+}
+
+/// An entity referenced from a request's context, such as the `file_system::Arguments` and
+/// `file_system::Environment` of an `execute` (the context names it with
+/// `{"__entity": {"type": ..., "id": ...}}`). It carries attributes and Cedar tags, so a
+/// policy can test `context.arguments.hasTag("--force")` or
+/// `context.environment.getTag("PATH")`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ContextEntity {
+    /// Entity type, e.g. `file_system::Arguments`.
+    pub type_name: &'static str,
+    /// Entity id (unique within the request).
+    pub id: String,
+    /// Attributes.
+    pub attrs: Vec<(&'static str, AttrValue)>,
+    /// Tags (string values).
+    pub tags: Vec<(String, String)>,
 }

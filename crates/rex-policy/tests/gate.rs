@@ -222,3 +222,62 @@ fn default_principal_is_the_effective_user() {
     assert_eq!(g.principal(), rex_policy::effective_user_name());
     assert!(!g.principal().is_empty());
 }
+
+#[test]
+fn execute_context_entities_carry_tags_and_attributes() {
+    use rex_policy::{AttrValue, ContextEntity};
+    let g = gate(
+        r#"permit(principal, action == file_system::Action::"execute", resource)
+           when { context.arguments.hasTag("--dry-run") && context.environment.getTag("LANG") == "C"
+                  && !(context.arguments.flags.contains("--force")) };"#,
+    );
+    let ctx = |args: &[&str]| {
+        let tags: Vec<(String, String)> = args
+            .iter()
+            .map(|a| ((*a).to_owned(), "true".to_owned()))
+            .collect();
+        let flags: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        vec![
+            ContextEntity {
+                type_name: "file_system::Arguments",
+                id: "arguments".into(),
+                attrs: vec![
+                    ("keys", AttrValue::StringSet(vec![])),
+                    ("flags", AttrValue::StringSet(flags)),
+                    ("positional_values", AttrValue::StringSet(vec![])),
+                ],
+                tags,
+            },
+            ContextEntity {
+                type_name: "file_system::Environment",
+                id: "environment".into(),
+                attrs: vec![("names", AttrValue::StringSet(vec!["LANG".into()]))],
+                tags: vec![("LANG".into(), "C".into())],
+            },
+        ]
+    };
+    let json = serde_json::json!({
+        "arguments": {"__entity": {"type": "file_system::Arguments", "id": "arguments"}},
+        "environment": {"__entity": {"type": "file_system::Environment", "id": "environment"}},
+        "user": {"username": "root", "uid": 0},
+        "group": {"groupname": "root", "gid": 0},
+    });
+    let prog = file("/usr/bin/tool");
+    assert!(
+        g.check_with_entities(fs::EXECUTE, &prog, json.clone(), &ctx(&["--dry-run"]))
+            .is_ok()
+    );
+    assert!(
+        g.check_with_entities(
+            fs::EXECUTE,
+            &prog,
+            json.clone(),
+            &ctx(&["--dry-run", "--force"])
+        )
+        .is_err()
+    );
+    assert!(
+        g.check_with_entities(fs::EXECUTE, &prog, json, &ctx(&[]))
+            .is_err()
+    );
+}

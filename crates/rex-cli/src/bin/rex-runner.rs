@@ -5,9 +5,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use rex_cli::{Format, Inputs, functions, prepare, print_document, run};
+use rex_cli::{
+    Format, Inputs, apply_sandbox, functions, parse_sandbox, prepare, print_document, run,
+};
 use rex_engine::RunClass;
-use rex_policy::Mode;
+use rex_sandbox::SandboxMode;
 
 /// Run a Rhai script under a Cedar policy and print the REX output document.
 ///
@@ -51,6 +53,10 @@ struct Cli {
     /// Append every authorization decision to this JSON Lines file.
     #[arg(long, value_name = "PATH")]
     audit_log: Option<String>,
+    /// Kernel backstop derived from the policy: `auto` (default) applies what the kernel
+    /// supports, `required` refuses to run unless all of it is enforced, `off` skips it.
+    #[arg(long, value_parser = parse_sandbox, default_value = "auto")]
+    sandbox: SandboxMode,
 }
 
 fn main() -> ExitCode {
@@ -60,22 +66,22 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let inputs = Inputs {
-        script: cli.script_file.unwrap_or_default(),
         policies: cli.policy_file.into_iter().collect(),
         args: cli.script_arguments_file,
         principal: cli.principal,
         audit_log: cli.audit_log,
-        mode: Mode::Enforce,
-        timeout: None,
+        sandbox: cli.sandbox,
+        ..Inputs::new(cli.script_file.unwrap_or_default())
     };
-    let prepared = match prepare(&inputs) {
-        Ok(p) => p,
-        Err(fatal) => {
-            // The original prints fatal documents as compact JSON whatever the format.
-            let _ = print_document(&fatal.document(), Format::Json, false);
-            return ExitCode::from(1);
-        }
-    };
+    let prepared =
+        match prepare(&inputs).and_then(|mut p| apply_sandbox(&mut p, &inputs).map(|()| p)) {
+            Ok(p) => p,
+            Err(fatal) => {
+                // The original prints fatal documents as compact JSON whatever the format.
+                let _ = print_document(&fatal.document(), Format::Json, false);
+                return ExitCode::from(1);
+            }
+        };
     let outcome = run(prepared);
     let format = if outcome.class == RunClass::Fatal {
         Format::Json

@@ -5,9 +5,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use rex_cli::{Format, Inputs, functions, parse_mode, parse_timeout, prepare, print_document, run};
+use rex_cli::{
+    Format, Inputs, apply_sandbox, functions, parse_mode, parse_sandbox, parse_timeout, policy_cmd,
+    prepare, print_document, run,
+};
 use rex_engine::RunClass;
 use rex_policy::{Mode, Policies};
+use rex_sandbox::SandboxMode;
 
 /// rex runs scripts that nobody fully trusts on real hosts, letting each touch exactly what
 /// a Cedar policy permits.
@@ -58,6 +62,12 @@ enum Command {
         /// would have been denied (for learning policies, never for untrusted scripts).
         #[arg(long, value_parser = parse_mode, default_value = "enforce")]
         mode: Mode,
+        /// Kernel backstop under the SDK, derived from the policy (Landlock, seccomp,
+        /// no_new_privs, resource limits): `auto` applies what the kernel supports and
+        /// logs what was left out, `required` refuses to run unless all of it is
+        /// enforced, `off` skips it. Always off with `--mode audit`.
+        #[arg(long, value_parser = parse_sandbox, default_value = "auto")]
+        sandbox: SandboxMode,
     },
     /// Compile a script and validate policies without running anything; report every
     /// problem. Exit 0 when both are fine, 4 otherwise.
@@ -71,11 +81,83 @@ enum Command {
         #[arg(short = 'a', long = "args", value_name = "ARGS")]
         args: Option<String>,
     },
+    /// Write, check and understand policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// List every script function with its signature and the Cedar check it makes.
     Functions {
         /// `markdown` (default) or `json`.
         #[arg(long, value_enum, default_value = "markdown")]
         format: FunctionsFormat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Validate policies strictly against the rex schema; print every error and warning
+    /// with file, line and column. Exit 0 when valid, 4 otherwise.
+    Check {
+        /// Policy files.
+        #[arg(required = true)]
+        policies: Vec<String>,
+        /// Treat warnings (e.g. a permit with no resource constraint on a mutating action)
+        /// as errors.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Format policy files in place with Cedar's formatter.
+    Fmt {
+        /// Policy files.
+        #[arg(required = true)]
+        policies: Vec<String>,
+        /// Only report files that would change; exit 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Decide one request and say why: the determining policies with their source, and for
+    /// a denial the minimal permit that would allow it. Exit 0 allowed, 3 denied.
+    Explain {
+        /// Policy files.
+        #[arg(short = 'p', long = "policy", value_name = "POLICY", required = true)]
+        policies: Vec<String>,
+        /// Principal name (`User::"<NAME>"`).
+        #[arg(long, value_name = "NAME")]
+        principal: String,
+        /// Action, e.g. `file_system::Action::"read"` or `file_system::read`.
+        #[arg(long)]
+        action: String,
+        /// Resource uid, e.g. `file_system::File::"/var/log/syslog"`.
+        #[arg(long)]
+        resource: String,
+        /// Context as a JSON object (for move, execute, set_x_attr).
+        #[arg(long, value_name = "JSON")]
+        context: Option<String>,
+        /// Resource attributes as a JSON object (for non-file resources), e.g.
+        /// `{"name":"nginx","username":"root","command":"nginx"}`.
+        #[arg(long, value_name = "JSON")]
+        attrs: Option<String>,
+    },
+    /// Run a script in audit mode and write the least-privilege policy that permits exactly
+    /// the requests it made (or learn from decision logs with `--from`).
+    Learn {
+        /// The script to run.
+        script: Option<String>,
+        /// Script arguments in the REX JSON format.
+        #[arg(short = 'a', long = "args", value_name = "ARGS")]
+        args: Option<String>,
+        /// Write the policy here instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<String>,
+        /// Refuse every mutating action while learning, so nothing on the host changes;
+        /// the refused requests are listed (and permitted in the output).
+        #[arg(long)]
+        read_only: bool,
+        /// Learn from decision logs (`--audit-log` files) of earlier runs instead.
+        #[arg(long = "from", value_name = "AUDIT.jsonl")]
+        from: Vec<String>,
+        /// Principal the policy is written for (default: the effective user).
+        #[arg(long, value_name = "NAME")]
+        principal: Option<String>,
     },
 }
 
@@ -97,15 +179,21 @@ fn main() -> ExitCode {
             audit_log,
             timeout,
             mode,
+            sandbox,
         } => {
             let inputs = Inputs {
-                script,
                 policies,
                 args,
                 principal,
                 audit_log,
                 mode,
                 timeout,
+                sandbox: if mode == Mode::Audit {
+                    SandboxMode::Off
+                } else {
+                    sandbox
+                },
+                ..Inputs::new(script)
             };
             run_command(&inputs, output, verbose)
         }
@@ -114,6 +202,7 @@ fn main() -> ExitCode {
             policies,
             args,
         } => check_command(&script, &policies, args.as_deref()),
+        Command::Policy(p) => policy_command(p),
         Command::Functions { format } => {
             match format {
                 FunctionsFormat::Markdown => print!("{}", functions::markdown()),
@@ -124,8 +213,49 @@ fn main() -> ExitCode {
     }
 }
 
+fn policy_command(command: PolicyCommand) -> ExitCode {
+    match command {
+        PolicyCommand::Check {
+            policies,
+            deny_warnings,
+        } => policy_cmd::check(&policies, deny_warnings),
+        PolicyCommand::Fmt { policies, check } => policy_cmd::fmt(&policies, check),
+        PolicyCommand::Explain {
+            policies,
+            principal,
+            action,
+            resource,
+            context,
+            attrs,
+        } => policy_cmd::explain(&policy_cmd::ExplainRequest {
+            policies: &policies,
+            principal: &principal,
+            action: &action,
+            resource: &resource,
+            context: context.as_deref(),
+            attrs: attrs.as_deref(),
+        }),
+        PolicyCommand::Learn {
+            script,
+            args,
+            output,
+            read_only,
+            from,
+            principal,
+        } => policy_cmd::learn(&policy_cmd::LearnRequest {
+            script,
+            args,
+            from,
+            output,
+            read_only,
+            principal,
+        }),
+    }
+}
+
 fn run_command(inputs: &Inputs, format: Format, verbose: bool) -> ExitCode {
-    let prepared = match prepare(inputs) {
+    let prepared = prepare(inputs).and_then(|mut p| apply_sandbox(&mut p, inputs).map(|()| p));
+    let prepared = match prepared {
         Ok(p) => p,
         Err(fatal) => {
             if format == Format::Human {
@@ -179,13 +309,8 @@ fn check_command(script: &str, policies: &[String], args: Option<&str>) -> ExitC
         }
     };
     let inputs = Inputs {
-        script: script.to_owned(),
-        policies: Vec::new(),
         args: args.map(str::to_owned),
-        principal: None,
-        audit_log: None,
-        mode: Mode::Enforce,
-        timeout: None,
+        ..Inputs::new(script)
     };
     match prepare(&inputs) {
         Err(fatal) => {

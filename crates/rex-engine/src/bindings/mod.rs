@@ -12,6 +12,7 @@ pub mod net;
 pub mod proc;
 #[cfg(feature = "sys")]
 pub mod sys;
+pub mod time;
 
 use std::rc::Rc;
 
@@ -54,6 +55,7 @@ pub fn all_docs() -> Vec<FnDoc> {
     let mut docs = Vec::new();
     docs.extend_from_slice(log::DOCS);
     docs.extend_from_slice(metrics::DOCS);
+    docs.extend_from_slice(time::DOCS);
     #[cfg(feature = "fs")]
     docs.extend_from_slice(fs::DOCS);
     #[cfg(feature = "proc")]
@@ -68,4 +70,5 @@ pub fn all_docs() -> Vec<FnDoc> {
 pub(crate) fn register_common(engine: &mut Engine, state: &Rc<RunState>) {
     log::register(engine, state);
     metrics::register(engine, state);
+    time::register(engine);
 }

@@ -33,7 +33,7 @@ pub fn ls(gate: &Gate, path: &str, all: bool) -> Result<BTreeMap<String, DirEntr
         return Ok(entries);
     }
     let (parent, permit) = open_parent(gate, &r)?;
-    let parent = DirHandle::authorized(parent.shared_fd(), parent.path().clone(), &permit)?;
+    let parent = DirHandle::authorized(parent.shared_fd(), parent.path().clone(), None, &permit)?;
     authorize::file(gate, OPEN, r.path())?;
     let name = r.path().file_name().unwrap_or_default().to_owned();
     let entry = DirEntry::new(name.clone(), r.id().ino(), t, parent);

@@ -65,14 +65,30 @@ pub fn rm(gate: &Gate, path: &str, recursive: bool, force: bool) -> Result<(), F
         return remove_verified(parent.fd(), name, r.path(), id, false, &permit);
     }
     authorize::dir(gate, OPEN, r.path())?;
-    let permit = authorize::dir(gate, DELETE, r.path())?;
+    remove_dir(gate, r.fd(), parent.fd(), name, r.path(), id, recursive)
+}
+
+/// Removes the directory `name` of `parent` (the inode `id`, whose fd is `fd`) after
+/// `delete` on `Dir(path)`; with `recursive`, every entry below is authorized first
+/// (`delete` on each) and removed depth-first, each name checked against the inode
+/// authorized.
+pub(crate) fn remove_dir(
+    gate: &Gate,
+    fd: impl AsFd,
+    parent: impl AsFd,
+    name: &str,
+    path: &CanonicalPath,
+    id: FileId,
+    recursive: bool,
+) -> Result<(), FsError> {
+    let permit = authorize::dir(gate, DELETE, path)?;
     if recursive {
-        let top = sys::open_dir_for_reading(r.fd(), r.path().as_str())?;
+        let top = sys::open_dir_for_reading(fd, path.as_str())?;
         let mut count = 0usize;
-        let plan = plan(gate, &top, r.path(), 1, &mut count)?;
-        remove_tree(&top, r.path(), &plan)?;
+        let plan = plan(gate, &top, path, 1, &mut count)?;
+        remove_tree(&top, path, &plan)?;
     }
-    remove_verified(parent.fd(), name, r.path(), id, true, &permit)
+    remove_verified(parent, name, path, id, true, &permit)
 }
 
 /// One entry to remove, with the inode and the `delete` permit it was authorized with.

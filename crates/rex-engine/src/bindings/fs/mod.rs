@@ -1,5 +1,6 @@
 //! Files and directories (`rex-fs`): the object API (`DirConfig`, handles, entries,
-//! metadata) and the shell-style helpers (`cat`, `ls`, `write`, `touch`, `mkdir`, `rm`).
+//! metadata, option builders in `builders`, methods in `objects`) and the shell-style
+//! helpers (`cat`, `ls`, `write`, `touch`, `mkdir`, `rm` here; the rest in `shell`).
 //! Every Cedar check is made by `rex-fs` on canonical paths; these bindings only convert
 //! values and errors.
 
@@ -12,184 +13,27 @@ use rex_fs::{
 };
 use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, Map, Module, NativeCallContext};
 
-use super::{Check, FnDoc, check};
+mod builders;
+mod coredump;
+mod docs;
+mod execute;
+mod formats;
+mod objects;
+mod shell;
+
+pub(crate) use docs::DOCS;
+pub use shell::{CpFlag, DuFlag, GlobFlag, GrepFlag, MvFlag, SedFlag, SeqFlag, TailFlag, WcFlag};
+
 use crate::output::ErrorType;
 use crate::sdk_error::{invalid_argument, sdk_failure, throw};
 use crate::state::RunState;
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+pub(super) type Res<T> = Result<T, Box<EvalAltResult>>;
 
-const OPEN_D: Check = check(r#"file_system::Action::"open""#, "file_system::Dir");
-const OPEN_F: Check = check(r#"file_system::Action::"open""#, "file_system::File");
-const READ_D: Check = check(r#"file_system::Action::"read""#, "file_system::Dir");
-const READ_F: Check = check(r#"file_system::Action::"read""#, "file_system::File");
-const WRITE_F: Check = check(r#"file_system::Action::"write""#, "file_system::File");
-const CREATE_F: Check = check(r#"file_system::Action::"create""#, "file_system::File");
-const CREATE_D: Check = check(r#"file_system::Action::"create""#, "file_system::Dir");
-const DELETE_F: Check = check(r#"file_system::Action::"delete""#, "file_system::File");
-const DELETE_D: Check = check(r#"file_system::Action::"delete""#, "file_system::Dir");
-const STAT_F: Check = check(r#"file_system::Action::"stat""#, "file_system::File");
-const STAT_D: Check = check(r#"file_system::Action::"stat""#, "file_system::Dir");
-
-const fn doc(
-    name: &'static str,
-    signature: &'static str,
-    summary: &'static str,
-    checks: &'static [Check],
-) -> FnDoc {
-    FnDoc {
-        domain: "fs",
-        name,
-        signature,
-        summary,
-        checks,
-    }
+/// Strings as a Rhai array.
+pub(super) fn strings(v: Vec<String>) -> Array {
+    v.into_iter().map(Dynamic::from).collect()
 }
-
-pub(crate) const DOCS: &[FnDoc] = &[
-    doc(
-        "DirConfig",
-        "DirConfig() -> DirConfigBuilder",
-        "start a directory config: .path(p) .build()",
-        &[],
-    ),
-    doc(
-        "DirConfig.open",
-        "DirConfig.open(OpenDirOptions) -> DirHandle",
-        "open the directory (created when asked)",
-        &[OPEN_D, CREATE_D],
-    ),
-    doc(
-        "OpenDirOptions",
-        "OpenDirOptions() -> OpenDirOptionsBuilder",
-        "options: .create(b) .recursive(b) .follow_symlinks(b) .build()",
-        &[],
-    ),
-    doc(
-        "OpenFileOptions",
-        "OpenFileOptions() -> OpenFileOptionsBuilder",
-        "options: .read(b) .write(b) .create(b) .permissions(mode) .follow_symlinks(b) .build()",
-        &[],
-    ),
-    doc(
-        "DirHandle.open_file",
-        "DirHandle.open_file(name, OpenFileOptions) -> FileHandle",
-        "open a regular file in the directory",
-        &[OPEN_F, CREATE_F],
-    ),
-    doc(
-        "DirHandle.list_entries",
-        "DirHandle.list_entries() -> map",
-        "entries by name (DirEntry values)",
-        &[READ_D],
-    ),
-    doc(
-        "DirHandle.metadata",
-        "DirHandle.metadata() -> Metadata",
-        "metadata of the directory",
-        &[STAT_D],
-    ),
-    doc(
-        "FileHandle.read",
-        "FileHandle.read() -> string",
-        "the whole file as UTF-8 (within the run's read budget)",
-        &[READ_F],
-    ),
-    doc(
-        "FileHandle.metadata",
-        "FileHandle.metadata() -> Metadata",
-        "metadata of the file",
-        &[STAT_F],
-    ),
-    doc(
-        "DirEntry.metadata",
-        "DirEntry.metadata() -> Metadata",
-        "metadata of the entry (not following a symlink)",
-        &[STAT_F, STAT_D],
-    ),
-    doc(
-        "DirEntry.open_as_file",
-        "DirEntry.open_as_file(OpenFileOptions) -> FileHandle",
-        "open the entry as a file (re-authorized every call)",
-        &[OPEN_F, CREATE_F],
-    ),
-    doc(
-        "DirEntry.open_as_dir",
-        "DirEntry.open_as_dir(OpenDirOptions) -> DirHandle",
-        "open the entry as a directory (re-authorized every call)",
-        &[OPEN_D],
-    ),
-    doc(
-        "DirEntry.type",
-        "DirEntry.type() -> EntryType",
-        "the entry's type; also .name, .inode, to_map()",
-        &[],
-    ),
-    doc(
-        "Metadata.type",
-        "Metadata.type() .file_size() .last_modified_time() .last_modified_time_nanos_component() .num_hardlinks() .blocks() .allocated_size() .permissions() .symlink_target() .owner to_map()",
-        "metadata accessors",
-        &[],
-    ),
-    doc(
-        "cat",
-        "cat([cat::number], path) -> string",
-        "file content; cat::number prefixes line numbers",
-        &[OPEN_D, OPEN_F, READ_F],
-    ),
-    doc(
-        "ls",
-        "ls([ls::all], path) -> map",
-        "directory entries by name; dotfiles only with ls::all",
-        &[OPEN_D, READ_D],
-    ),
-    doc(
-        "write",
-        "write([write::append | write::replace], path, content)",
-        "append (default, also needs read) or replace the file's content; creates it if missing",
-        &[OPEN_D, OPEN_F, CREATE_F, READ_F, WRITE_F],
-    ),
-    doc(
-        "touch",
-        "touch(path)",
-        "create an empty file if missing",
-        &[OPEN_D, OPEN_F, CREATE_F],
-    ),
-    doc(
-        "mkdir",
-        "mkdir([mkdir::parents], path)",
-        "create a directory (and missing parents with mkdir::parents)",
-        &[OPEN_D, CREATE_D],
-    ),
-    doc(
-        "rm",
-        "rm([rm::force, rm::recursive], path)",
-        "remove a file, link or directory; recursive removal authorizes every entry first",
-        &[OPEN_D, DELETE_F, DELETE_D],
-    ),
-    doc("cat::", "cat::{number, n}", "cat flags", &[]),
-    doc("ls::", "ls::{all, a, long, l}", "ls flags", &[]),
-    doc(
-        "write::",
-        "write::{append, a, replace, r}",
-        "write flags",
-        &[],
-    ),
-    doc("mkdir::", "mkdir::{parents, p}", "mkdir flags", &[]),
-    doc("rm::", "rm::{force, f, recursive, r}", "rm flags", &[]),
-    doc(
-        "EntryType",
-        "EntryType::{FILE, DIR, SYMLINK, UNKNOWN, FIFO, SOCKET, CHAR_DEVICE, BLOCK_DEVICE}",
-        "entry types",
-        &[],
-    ),
-    doc(
-        "IoErrorKind",
-        "IoErrorKind::{PermissionDenied, NotFound, ...}",
-        "values of e.kind for file errors (e.source == \"IoErrorKind\")",
-        &[],
-    ),
-];
 
 /// `DirConfig()` builder.
 #[derive(Debug, Clone, Default)]
@@ -243,7 +87,7 @@ flag_type!(
 flag_type!(RmFlag, "rm", { Force, Recursive }, [("force", Force), ("f", Force), ("recursive", Recursive), ("r", Recursive)]);
 
 /// Converts a flag array, refusing anything that is not a `T` flag.
-fn flags<T: Clone + 'static>(
+pub(super) fn flags<T: Clone + 'static>(
     state: &RunState,
     cmd: &str,
     type_name: &str,
@@ -265,7 +109,7 @@ fn flags<T: Clone + 'static>(
 }
 
 /// Turns an `FsError` into the thrown `#{kind, message, source: "IoErrorKind"}` map.
-fn fs_error(
+pub(super) fn fs_error(
     state: &RunState,
     ctx: &NativeCallContext,
     api: &str,
@@ -282,7 +126,7 @@ fn fs_error(
     )
 }
 
-fn to_map<T: serde::Serialize>(value: &T) -> Res<Dynamic> {
+pub(super) fn to_map<T: serde::Serialize>(value: &T) -> Res<Dynamic> {
     rhai::serde::to_dynamic(value)
 }
 
@@ -293,7 +137,7 @@ fn entries_map(entries: BTreeMap<String, DirEntry>) -> Map {
         .collect()
 }
 
-fn int(v: u64) -> INT {
+pub(super) fn int(v: u64) -> INT {
     INT::try_from(v).unwrap_or(INT::MAX)
 }
 
@@ -586,6 +430,12 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     engine.register_static_module("IoErrorKind", kinds.into());
 
     register_helpers(engine, state);
+    builders::register(engine, state);
+    objects::register(engine, state);
+    shell::register(engine, state);
+    formats::register(engine, state);
+    execute::register(engine, state);
+    coredump::register(engine, state);
 }
 
 fn register_helpers(engine: &mut Engine, state: &Rc<RunState>) {
@@ -608,12 +458,7 @@ fn register_helpers(engine: &mut Engine, state: &Rc<RunState>) {
             let text = rex_fs::cat(&s.gate, path, s.limits.max_read_bytes)
                 .map_err(|e| fs_error(&s, ctx, "cat", e))?;
             if f.contains(&CatFlag::Number) {
-                Ok(text
-                    .lines()
-                    .enumerate()
-                    .map(|(i, l)| format!("{:>6}\t{l}", i + 1))
-                    .collect::<Vec<_>>()
-                    .join("\n"))
+                Ok(rex_fs::text::number_lines(&text))
             } else {
                 Ok(text)
             }

@@ -1,0 +1,100 @@
+//! A policy set, read as what the planner needs: for each policy its effect, id, the
+//! concrete actions it can match, its resource scope and its JSON form (for conditions).
+
+use cedar_policy::{ActionConstraint, Effect, ResourceConstraint};
+use rex_policy::{Action, Policies};
+use serde_json::Value;
+
+/// The resource scope of a policy, as (entity type, id) pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// `resource`.
+    Any,
+    /// `resource is T`.
+    Is(String),
+    /// `resource == T::"id"`.
+    Eq(String, String),
+    /// `resource in T::"id"` (or `is T2 in T::"id"`; the `is` only narrows).
+    In(String, String),
+}
+
+/// One policy, scanned.
+#[derive(Debug, Clone)]
+pub(crate) struct Scanned {
+    pub id: String,
+    pub permit: bool,
+    pub actions: Vec<Action>,
+    /// The actions named one by one (not through `action` alone or a group).
+    pub explicit: Vec<Action>,
+    pub scope: Scope,
+    pub json: Value,
+}
+
+impl Scanned {
+    /// Whether this policy can match `action`.
+    pub fn has(&self, action: Action) -> bool {
+        self.actions.contains(&action)
+    }
+
+    /// Whether this policy names `action` itself (not through `action` alone or a group).
+    pub fn names_explicitly(&self, action: Action) -> bool {
+        self.explicit.contains(&action)
+    }
+}
+
+/// Scans every policy (static and template-linked).
+pub(crate) fn scan(policies: &Policies) -> Vec<Scanned> {
+    policies
+        .set()
+        .policies()
+        .map(|p| {
+            let (actions, explicit) = match p.action_constraint() {
+                ActionConstraint::Any => (rex_policy::action::ALL.to_vec(), Vec::new()),
+                ActionConstraint::Eq(uid) => expand(&[uid.to_string()]),
+                ActionConstraint::In(uids) => {
+                    expand(&uids.iter().map(ToString::to_string).collect::<Vec<_>>())
+                }
+            };
+            let scope = match p.resource_constraint() {
+                ResourceConstraint::Any => Scope::Any,
+                ResourceConstraint::Is(t) => Scope::Is(t.to_string()),
+                ResourceConstraint::Eq(uid) => {
+                    Scope::Eq(uid.type_name().to_string(), uid.id().unescaped().to_owned())
+                }
+                ResourceConstraint::In(uid) | ResourceConstraint::IsIn(_, uid) => {
+                    Scope::In(uid.type_name().to_string(), uid.id().unescaped().to_owned())
+                }
+            };
+            Scanned {
+                id: p.id().to_string(),
+                permit: p.effect() == Effect::Permit,
+                actions,
+                explicit,
+                scope,
+                json: p.to_json().unwrap_or(Value::Null),
+            }
+        })
+        .collect()
+}
+
+/// Concrete actions named by action uids (groups expanded), and those named one by one.
+fn expand(uids: &[String]) -> (Vec<Action>, Vec<Action>) {
+    let mut all = Vec::new();
+    let mut explicit = Vec::new();
+    for uid in uids {
+        if let Some(ns) = Action::group_namespace(uid) {
+            all.extend(
+                rex_policy::action::ALL
+                    .iter()
+                    .copied()
+                    .filter(|a| a.namespace() == ns),
+            );
+        } else if let Some(a) = Action::parse(uid) {
+            all.push(a);
+            explicit.push(a);
+        }
+    }
+    all.sort();
+    all.dedup();
+    (all, explicit)
+}
