@@ -360,7 +360,12 @@ fn human_format_prints_errors_on_stderr_and_verbose_logs() {
     let out = exec(RUNNER, &["-s", &script, "-p", &policy, "-o", "human", "-v"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("[INFO] hi\n"), "{stdout}");
+    // The kernel backstop's report (default `--sandbox auto`) comes first, then the script's.
+    assert!(
+        stdout.starts_with("[INFO] sandbox: mode auto\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\n[INFO] hi\n"), "{stdout}");
     assert!(stdout.contains("--- metrics ---\n"), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: Runtime error: boom"));
     let out = exec(RUNNER, &["-s", &script, "-p", &policy, "-o", "pretty-json"]);

@@ -12,7 +12,10 @@ fn repo() -> PathBuf {
 }
 
 fn setup() {
-    let ok = Command::new("bash").arg(repo().join("examples/setup.sh")).status().unwrap();
+    let ok = Command::new("bash")
+        .arg(repo().join("examples/setup.sh"))
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 
@@ -25,14 +28,24 @@ fn run(example: &str, policy: &str, sandbox: &str) -> (Option<i32>, String, Stri
         .args(["--principal", "ops", "--sandbox", sandbox])
         .output()
         .unwrap();
-    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn maintenance_examples_run_under_their_policies_and_fail_under_deny_variants() {
     let cases = [
-        ("log-errors", r#"{"errors":5,"last_error":"2026-11-21T10:00:50 ERROR request 50 failed","scanned":50}"#),
-        ("cache-cleanup", r#"{"freed_bytes":10,"removed":["old-a.bin","old-b.bin"]}"#),
+        (
+            "log-errors",
+            r#"{"errors":5,"last_error":"2026-11-21T10:00:50 ERROR request 50 failed","scanned":50}"#,
+        ),
+        (
+            "cache-cleanup",
+            r#"{"freed_bytes":10,"removed":["old-a.bin","old-b.bin"]}"#,
+        ),
         ("support-bundle", "2"),
     ];
     for (example, expected) in cases {
@@ -54,13 +67,34 @@ fn maintenance_examples_run_under_their_policies_and_fail_under_deny_variants() 
 fn quickstart_runs_with_the_kernel_backstop_required() {
     let q = repo().join("examples/quickstart");
     let o = Command::new(REX)
-        .args(["run", q.join("hello.rhai").to_str().unwrap(), "-p", q.join("policy.cedar").to_str().unwrap()])
-        .args(["-a", q.join("args.json").to_str().unwrap(), "--sandbox", "required", "-o", "json"])
+        .args([
+            "run",
+            q.join("hello.rhai").to_str().unwrap(),
+            "-p",
+            q.join("policy.cedar").to_str().unwrap(),
+        ])
+        .args([
+            "-a",
+            q.join("args.json").to_str().unwrap(),
+            "--sandbox",
+            "required",
+            "-o",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["output"], "Hello from REX!");
     let logs = doc["logs"].as_array().unwrap();
-    assert!(logs.iter().any(|l| l["attributes"]["rhai_api_name"] == "sandbox"), "{doc}");
+    assert!(
+        logs.iter()
+            .any(|l| l["attributes"]["rhai_api_name"] == "sandbox"),
+        "{doc}"
+    );
 }

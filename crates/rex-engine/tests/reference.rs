@@ -13,6 +13,10 @@ const GENERIC: &[&str] = &[
     "to_map",
     "==",
     "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
     "build",
     "publish",
 ];

@@ -114,7 +114,7 @@ pub fn execute_entities(opts: &ExecuteOptions) -> Vec<ContextEntity> {
         id: "environment".to_owned(),
         attrs: vec![(
             "names",
-            AttrValue::StringSet(opts.env.iter().map(|(k, _)| k.clone()).collect()),
+            AttrValue::StringSet(opts.env.keys().cloned().collect()),
         )],
         tags: opts
             .env

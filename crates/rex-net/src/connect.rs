@@ -45,7 +45,7 @@ impl Connection {
         }
     }
 
-    /// The resource id that was checked: the normalized host.
+    /// The resource id that was checked, `<host>:<port>`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -83,7 +83,7 @@ impl fmt::Display for Connection {
 
 /// Opens a connection to `endpoint`:`port`.
 ///
-/// Checks `network::Action::"connect"` on `network::url::"<host>"` (port as the `port` attribute) (host
+/// Checks `network::Action::"connect"` on `network::url::"<host>:<port>"` (host
 /// normalized, IPv6 in brackets) with attributes `url`, `scheme` (`tcp` or `udp`),
 /// `host` and `port`; a name is resolved once (by `resolver`) and each address is
 /// checked against `forbid`s as `network::url::"<ip>:<port>"`; the socket goes to a

@@ -17,10 +17,10 @@
 //!   checked address; nothing is looked up twice, so DNS rebinding cannot move a
 //!   permitted name onto a forbidden address.
 //! - **connect** ([`connect()`]): `network::Action::"connect"` on
-//!   `network::url::"<host>"` (port as the `port` attribute) with `host`, `port` and `scheme` (`tcp`/`udp`).
+//!   `network::url::"<host>:<port>"` with `host`, `port` and `scheme` (`tcp`/`udp`).
 //! - **DNS** ([`resolve_hostname`], [`resolve`]): `sysinfo::Action::"resolve_hostname"`
 //!   on `sysinfo::Hostname::"<name>"`; a DNS server chosen by the script is itself a
-//!   `connect` on `network::url::"<ip>"` (port 53, scheme `dns`).
+//!   `connect` on `network::url::"<ip>:53"` (scheme `dns`).
 //! - **Interfaces and sockets** ([`ip_addresses`], [`network_stats`]):
 //!   `sysinfo::Action::"list"` on `sysinfo::Sysinfo`; `open`+`read` on
 //!   `file_system::File::"/proc/net/<table>"`.

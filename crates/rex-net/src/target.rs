@@ -149,13 +149,11 @@ pub(crate) fn url_resource(id: &str, scheme: &str, host: &Host, port: u16, path:
         .attr("path", AttrValue::String(path.to_owned()))
 }
 
-/// A `network::url::"<host>"` resource for `connect` and DNS servers: the id is the
-/// normalized host, as in the original (whose id was the endpoint the script passed), so
-/// original `connect` policies keep matching; the port is the `port` attribute
-/// (`resource.port == 5432`). Attributes: `url` (the same string), `scheme` (`tcp`, `udp`
-/// or `dns`), `host`, `port` and `path` (empty), so every `network::url` carries all five.
+/// A `network::url::"<host>:<port>"` resource for `connect` and DNS servers, with
+/// attributes `url` (the same string), `scheme` (`tcp`, `udp` or `dns`), `host`, `port`
+/// and `path` (empty), so every `network::url` carries all five attributes.
 pub(crate) fn endpoint_resource(host: &Host, port: u16, scheme: &str) -> Resource {
-    let id = host.attr();
+    let id = host.with_port(port);
     Resource::new(URL_TYPE, id.clone())
         .attr("url", AttrValue::String(id))
         .attr("scheme", AttrValue::String(scheme.to_owned()))

@@ -42,7 +42,7 @@ const PATHS: &[&str] = &[
 const ACTIONS: &[Action] = &[fs::OPEN, fs::READ, fs::WRITE, fs::DELETE, fs::STAT];
 
 fn policy(rng: &mut Rng) -> String {
-    let effect = if rng.next() % 4 == 0 {
+    let effect = if rng.next().is_multiple_of(4) {
         "forbid"
     } else {
         "permit"
@@ -150,8 +150,9 @@ fn indexed_and_memoized_gate_matches_plain_cedar() {
         let set = policies.set().clone();
         let gate = Gate::builder().principal("alice").build(policies).unwrap();
         for _ in 0..60 {
-            let path = CanonicalPath::new(*rng.pick(PATHS)).unwrap();
-            let resource = if rng.next() % 2 == 0 {
+            let picked: &&str = rng.pick(PATHS);
+            let path = CanonicalPath::new(picked).unwrap();
+            let resource = if rng.next().is_multiple_of(2) {
                 Resource::file(&path)
             } else {
                 Resource::dir(&path)

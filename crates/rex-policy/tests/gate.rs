@@ -228,7 +228,7 @@ fn execute_context_entities_carry_tags_and_attributes() {
     use rex_policy::{AttrValue, ContextEntity};
     let g = gate(
         r#"permit(principal, action == file_system::Action::"execute", resource)
-           when { context.arguments.hasTag("--dry-run") && context.environment.getTag("LANG") == "C"
+           when { context.arguments.hasTag("--dry-run") && context.environment.hasTag("LANG") && context.environment.getTag("LANG") == "C"
                   && !(context.arguments.flags.contains("--force")) };"#,
     );
     let ctx = |args: &[&str]| {
