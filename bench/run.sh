@@ -13,8 +13,9 @@ cd "$(dirname "$0")/.."
 REPS=${1:-5}
 SHARED=${SHARED:-../shared/bench}
 cargo build --release --locked -q --bin rex-runner --example native_read
-RUNNER=$PWD/target/release/rex-runner
-NATIVE_BIN=$PWD/target/release/examples/native_read
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+RUNNER=$TARGET/release/rex-runner
+NATIVE_BIN=$TARGET/release/examples/native_read
 OUT=$(mktemp)
 
 NATIVE=$NATIVE_BIN bash "$SHARED/run.sh" "$RUNNER" "$REPS" | tee "$OUT"
