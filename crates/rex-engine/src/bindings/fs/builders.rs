@@ -31,20 +31,6 @@ fn register_builder<T: Clone + Default + 'static>(
     engine.register_fn("build", |b: &mut Builder<T>| b.0.clone());
 }
 
-/// Registers a setter that copies the builder and changes one field.
-macro_rules! setter {
-    ($engine:ident, $T:ty, $name:literal, |$o:ident, $v:ident : $VT:ty| $body:expr) => {
-        $engine.register_fn($name, |b: &mut Builder<$T>, $v: $VT| {
-            let mut b = b.clone();
-            {
-                let $o = &mut b.0;
-                $body;
-            }
-            b
-        });
-    };
-}
-
 /// `ChmodDirOptions` with `permissions` still unset.
 const UNSET_MODE: u32 = u32::MAX;
 

@@ -12,34 +12,6 @@ use super::builders::Builder;
 use super::{Res, fs_error, int, strings, to_map};
 use crate::state::RunState;
 
-macro_rules! method {
-    ($engine:ident, $state:ident, $name:literal, |$s:ident, $ctx:ident, $recv:ident : $RT:ty $(, $arg:ident : $AT:ty)*| -> $R:ty $body:block) => {{
-        let $s = Rc::clone($state);
-        $engine.register_fn(
-            $name,
-            move |$ctx: NativeCallContext, $recv: &mut $RT $(, $arg: $AT)*| -> Res<$R> {
-                $s.enter(&$ctx);
-                #[allow(clippy::redundant_closure_call)]
-                let r: Result<$R, FsError> = (|| $body)();
-                r.map_err(|e| fs_error(&$s, &$ctx, $name, e))
-            },
-        );
-    }};
-}
-
-macro_rules! setter {
-    ($engine:ident, $T:ty, $name:literal, |$o:ident, $v:ident : $VT:ty| $body:expr) => {
-        $engine.register_fn($name, |b: &mut Builder<$T>, $v: $VT| {
-            let mut b = b.clone();
-            {
-                let $o = &mut b.0;
-                $body;
-            }
-            b
-        });
-    };
-}
-
 fn builder<T: Clone + Default + 'static>(engine: &mut Engine, name: &str) {
     engine.register_type_with_name::<Builder<T>>(&format!("{name}Builder"));
     engine.register_type_with_name::<T>(name);

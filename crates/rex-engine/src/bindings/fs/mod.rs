@@ -13,6 +13,40 @@ use rex_fs::{
 };
 use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, Map, Module, NativeCallContext};
 
+// Macros shared by the submodules below (macro_rules scope is textual, so they are
+// defined before the `mod` declarations).
+
+/// Registers a fallible method: records the script position, runs the body, and turns an
+/// `FsError` into the thrown `IoErrorKind` map.
+macro_rules! method {
+    ($engine:ident, $state:ident, $name:literal, |$s:ident, $ctx:ident, $recv:ident : $RT:ty $(, $arg:ident : $AT:ty)*| -> $R:ty $body:block) => {{
+        let $s = Rc::clone($state);
+        $engine.register_fn(
+            $name,
+            move |$ctx: NativeCallContext, $recv: &mut $RT $(, $arg: $AT)*| -> Res<$R> {
+                $s.enter(&$ctx);
+                #[allow(clippy::redundant_closure_call)]
+                let r: Result<$R, FsError> = (|| $body)();
+                r.map_err(|e| fs_error(&$s, &$ctx, $name, e))
+            },
+        );
+    }};
+}
+
+/// Registers a builder setter.
+macro_rules! setter {
+    ($engine:ident, $T:ty, $name:literal, |$o:ident, $v:ident : $VT:ty| $body:expr) => {
+        $engine.register_fn($name, |b: &mut Builder<$T>, $v: $VT| {
+            let mut b = b.clone();
+            {
+                let $o = &mut b.0;
+                $body;
+            }
+            b
+        });
+    };
+}
+
 mod builders;
 mod coredump;
 mod docs;

@@ -17,23 +17,6 @@ use crate::log::Level;
 use crate::sdk_error::invalid_argument;
 use crate::state::RunState;
 
-/// Registers a method whose body returns `Result<_, FsError>`; the error becomes the
-/// thrown `#{kind, message, source}` map.
-macro_rules! method {
-    ($engine:ident, $state:ident, $name:literal, |$s:ident, $ctx:ident, $recv:ident : $RT:ty $(, $arg:ident : $AT:ty)*| -> $R:ty $body:block) => {{
-        let $s = Rc::clone($state);
-        $engine.register_fn(
-            $name,
-            move |$ctx: NativeCallContext, $recv: &mut $RT $(, $arg: $AT)*| -> Res<$R> {
-                $s.enter(&$ctx);
-                #[allow(clippy::redundant_closure_call)]
-                let r: Result<$R, FsError> = (|| $body)();
-                r.map_err(|e| fs_error(&$s, &$ctx, $name, e))
-            },
-        );
-    }};
-}
-
 fn mode(v: INT) -> Result<u32, FsError> {
     u32::try_from(v).map_err(|_| FsError::InvalidMode {
         mode: u32::MAX,
