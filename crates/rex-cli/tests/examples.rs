@@ -98,3 +98,35 @@ fn quickstart_runs_with_the_kernel_backstop_required() {
         "{doc}"
     );
 }
+
+#[test]
+fn a_script_under_the_required_sandbox_sees_no_new_privs_and_seccomp() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.rhai");
+    std::fs::write(&script, r#"cat("/proc/self/status")"#).unwrap();
+    let policy = dir.path().join("p.cedar");
+    std::fs::write(
+        &policy,
+        r#"permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource in file_system::Dir::"/proc");"#,
+    )
+    .unwrap();
+    let o = Command::new(REX)
+        .args([
+            "run",
+            script.to_str().unwrap(),
+            "-p",
+            policy.to_str().unwrap(),
+        ])
+        .args(["--sandbox", "required"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let status = String::from_utf8_lossy(&o.stdout);
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+    assert!(status.contains("Seccomp:\t2"), "{status}");
+}
