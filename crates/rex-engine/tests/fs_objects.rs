@@ -261,6 +261,24 @@ fn directory_methods() {
         r#"let n = 0; d.find(FindOptions().iname("*.LOG").max_depth(2).build(), |e| n += 1); n"#,
     );
     assert_eq!(found, "1");
+    // Time bounds take a DateTime (or epoch seconds): an old a.log is left out.
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "2001-02-03T04:05:06Z", &fx.p("d/sub/a.log")])
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let found = fx.ok(
+        r#"let n = []; d.find(FindOptions().name("*.log").min_modification_time(DateTime(2020, 1, 1, 0, 0, 0, 0)).build(), |e| n.push(e.name)); n"#,
+    );
+    assert_eq!(found, r#"["b.log"]"#);
+    let found = fx.ok(
+        r#"let n = []; d.find(FindOptions().name("*.log").max_modification_time(parse_datetime("2001-02-03T04:05:06Z", DateTimeFormat::RFC3339)).build(), |e| n.push(e.name)); n"#,
+    );
+    assert_eq!(found, r#"["a.log"]"#);
+    let found = fx.ok(
+        r#"let n = []; d.find(FindOptions().name("*.log").max_modification_time(981173105).build(), |e| n.push(e.name)); n"#,
+    );
+    assert_eq!(found, "[]");
     fx.ok(r#"d.create_symlink("lines.txt", "l2", CreateSymlinkOptions().build())"#);
     assert_eq!(
         std::fs::read_link(fx.p("d/l2")).unwrap().to_str().unwrap(),

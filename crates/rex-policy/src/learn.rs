@@ -3,10 +3,19 @@
 //! Every distinct resource that was requested gets one `permit` naming it literally
 //! (`resource == ...`, no wildcards invented) with exactly the actions requested on it,
 //! commented with the script lines that needed it. Permits are grouped by resource type.
+//!
+//! One exception: process ids are not stable across runs, so a permit naming the pids one
+//! listing saw would fail the next run. Listing (`process_system::Action::"list"`, which
+//! `processes()` checks once per process) is learned as one permit for every process
+//! (`resource is process_system::Process`), and the comment says how many were seen. Other
+//! process actions (kill, trace, ...) stay literal, with a comment that the pid will change.
 
 use std::collections::BTreeMap;
 
 use crate::gate::RecordedRequest;
+
+const PROCESS_LIST: &str = "process_system::Action::\"list\"";
+const PROCESS_TYPE: &str = "process_system::Process::";
 
 /// One request to allow: Cedar uids as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +66,10 @@ pub fn from_audit_log(text: &str) -> Result<Vec<Needed>, AuditLogError> {
             Some(1) => {}
             other => return Err(err(format!("unsupported format version `{other:?}`"))),
         }
+        // Only decisions name requests; other records (`"event": "run"`) are skipped.
+        if v.get("event").is_some_and(|e| e != "decision") {
+            continue;
+        }
         let field = |name: &str| {
             v.get(name)
                 .and_then(serde_json::Value::as_str)
@@ -82,7 +95,19 @@ pub fn policy_text(principal: &str, needed: &[Needed], header: &str) -> String {
     // resource type -> resource uid -> (actions, script lines)
     type ByResource<'a> = BTreeMap<&'a str, (Vec<&'a str>, Vec<u32>)>;
     let mut groups: BTreeMap<&str, ByResource<'_>> = BTreeMap::new();
+    // Process listing: (number of processes seen, script lines).
+    let mut listed: Option<(usize, Vec<u32>)> = None;
     for n in needed {
+        if n.action == PROCESS_LIST && n.resource.starts_with(PROCESS_TYPE) {
+            let (count, lines) = listed.get_or_insert_with(Default::default);
+            *count += 1;
+            if let Some(l) = n.line
+                && !lines.contains(&l)
+            {
+                lines.push(l);
+            }
+            continue;
+        }
         let type_name = n
             .resource
             .rsplit_once("::\"")
@@ -106,7 +131,21 @@ pub fn policy_text(principal: &str, needed: &[Needed], header: &str) -> String {
         out.push_str(&format!("// {line}\n"));
     }
     let principal = format!("User::\"{}\"", principal.escape_debug());
+    if let Some((count, mut lines)) = listed {
+        lines.sort_unstable();
+        let list: Vec<String> = lines.iter().map(u32::to_string).collect();
+        out.push_str(&format!(
+            "\n// ---- process_system::Process ----\n\n\
+             // needed by script line{} {}: {count} processes listed; process ids change\n\
+             // between runs, so listing is permitted for every process.\n\
+             permit (\n  principal == {principal},\n  action == {PROCESS_LIST},\n  \
+             resource is process_system::Process\n);\n",
+            if lines.len() > 1 { "s" } else { "" },
+            list.join(", ")
+        ));
+    }
     for (type_name, resources) in groups {
+        let ephemeral = type_name == "process_system::Process";
         out.push_str(&format!("\n// ---- {type_name} ----\n"));
         for (resource, (mut actions, mut lines)) in resources {
             actions.sort_unstable();
@@ -119,6 +158,11 @@ pub fn policy_text(principal: &str, needed: &[Needed], header: &str) -> String {
                     if lines.len() > 1 { "s" } else { "" },
                     list.join(", ")
                 ));
+            }
+            if ephemeral {
+                out.push_str(
+                    "// (a process id: it will name another process, or none, on the next run)\n",
+                );
             }
             let action = if actions.len() == 1 {
                 format!("action == {}", actions.join(""))
@@ -185,6 +229,41 @@ mod tests {
     }
 
     #[test]
+    fn process_listing_is_learned_for_every_process_and_kill_stays_literal() {
+        let needed: Vec<Needed> = ["1", "42", "4242"]
+            .iter()
+            .map(|pid| Needed {
+                action: PROCESS_LIST.into(),
+                resource: format!("{PROCESS_TYPE}\"{pid}\""),
+                line: Some(5),
+            })
+            .chain(std::iter::once(Needed {
+                action: r#"process_system::Action::"kill""#.into(),
+                resource: format!("{PROCESS_TYPE}\"42\""),
+                line: Some(9),
+            }))
+            .collect();
+        let text = policy_text("ops", &needed, "learned");
+        assert!(text.contains("3 processes listed"), "{text}");
+        assert!(text.contains("will name another process"), "{text}");
+        let gate = Gate::builder()
+            .principal("ops")
+            .build(Policies::from_text("l.cedar", &text).unwrap())
+            .unwrap();
+        let process = |pid: &str| {
+            Resource::new("process_system::Process", pid)
+                .attr("name", crate::AttrValue::String("sleep".into()))
+                .attr("username", crate::AttrValue::String("ops".into()))
+                .attr("command", crate::AttrValue::String("sleep 9".into()))
+        };
+        let list = Action::parse("process_system::list").unwrap();
+        let kill = Action::parse("process_system::kill").unwrap();
+        // A pid never seen while learning may be listed, not killed.
+        assert!(gate.check(list, &process("77")).is_ok());
+        assert!(gate.check(kill, &process("77")).is_err());
+    }
+
+    #[test]
     fn audit_log_lines_become_requests() {
         let log = concat!(
             r#"{"v":1,"action":"file_system::Action::\"read\"","resource":"file_system::File::\"/a\"","decision":"deny","script":{"line":4,"column":1}}"#,
@@ -196,6 +275,12 @@ mod tests {
         assert_eq!(n[0].line, Some(4));
         assert_eq!(n[1].line, None);
         assert_eq!(from_audit_log("{\"v\":2}").unwrap_err().line, 1);
+        let with_run = format!(
+            "{}\n{}",
+            r#"{"v":1,"event":"run","principal":"p","mode":"enforce","sandbox":{"mode":"off","enforced":[],"left_out":[]}}"#,
+            r#"{"v":1,"action":"sysinfo::Action::\"list\"","resource":"sysinfo::Sysinfo::\"x\"","decision":"allow"}"#
+        );
+        assert_eq!(from_audit_log(&with_run).unwrap().len(), 1);
         assert!(from_audit_log("nope").is_err());
     }
 }

@@ -70,5 +70,5 @@ pub fn all_docs() -> Vec<FnDoc> {
 pub(crate) fn register_common(engine: &mut Engine, state: &Rc<RunState>) {
     log::register(engine, state);
     metrics::register(engine, state);
-    time::register(engine);
+    time::register(engine, state);
 }

@@ -13,6 +13,7 @@ use rex_fs::{
 use rhai::{Engine, INT};
 
 use super::Res;
+use crate::bindings::time::DateTime;
 use crate::sdk_error::invalid_argument;
 use crate::state::RunState;
 
@@ -96,6 +97,7 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         Some(v));
     setter!(engine, FindOptions, "max_depth", |o, v: INT| o.max_depth =
         Some(v));
+    // Time bounds take a `DateTime` (as in the original) or epoch seconds.
     setter!(engine, FindOptions, "min_creation_time", |o, v: INT| o
         .min_creation_time =
         Some(v));
@@ -108,6 +110,30 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     setter!(engine, FindOptions, "max_modification_time", |o, v: INT| {
         o.max_modification_time = Some(v)
     });
+    setter!(
+        engine,
+        FindOptions,
+        "min_creation_time",
+        |o, v: DateTime| { o.min_creation_time = Some(v.epoch_seconds()) }
+    );
+    setter!(
+        engine,
+        FindOptions,
+        "max_creation_time",
+        |o, v: DateTime| { o.max_creation_time = Some(v.epoch_seconds()) }
+    );
+    setter!(
+        engine,
+        FindOptions,
+        "min_modification_time",
+        |o, v: DateTime| { o.min_modification_time = Some(v.epoch_seconds()) }
+    );
+    setter!(
+        engine,
+        FindOptions,
+        "max_modification_time",
+        |o, v: DateTime| { o.max_modification_time = Some(v.epoch_seconds()) }
+    );
     setter!(engine, FindOptions, "follow_symlinks", |o, v: bool| o
         .follow_symlinks =
         v);

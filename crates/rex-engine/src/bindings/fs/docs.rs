@@ -237,7 +237,7 @@ pub(crate) const DOCS: &[FnDoc] = &[
     doc(
         "FindOptions",
         "FindOptions() -> builder",
-        "options: .name(glob) .iname(glob) .regex(re) .negate_name(b) .size_range(SizeRange) .min_depth(n) .max_depth(n) .min_creation_time(epoch_s) .max_creation_time(epoch_s) .min_modification_time(epoch_s) .max_modification_time(epoch_s) .follow_symlinks(b) .skip_denied(b) .build()",
+        "options: .name(glob) .iname(glob) .regex(re) .negate_name(b) .size_range(SizeRange) .min_depth(n) .max_depth(n) .min_creation_time(DateTime) .max_creation_time(DateTime) .min_modification_time(DateTime) .max_modification_time(DateTime) (or epoch seconds) .follow_symlinks(b) .skip_denied(b) .build()",
         &[],
     ),
     doc(
