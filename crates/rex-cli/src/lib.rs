@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 
 pub mod functions;
+pub mod mcp_cmd;
 pub mod policy_cmd;
+pub mod serve_cmd;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +49,10 @@ pub struct Inputs {
     pub deny_mutating: bool,
     /// The kernel backstop.
     pub sandbox: rex_sandbox::SandboxMode,
+    /// Job id written into every decision record (set by `rex serve` / `rex mcp`).
+    pub job_id: Option<String>,
+    /// Resident memory limit of the run, in bytes (default: the engine's).
+    pub max_memory: Option<u64>,
 }
 
 impl Inputs {
@@ -63,6 +69,8 @@ impl Inputs {
             record: false,
             deny_mutating: false,
             sandbox: rex_sandbox::SandboxMode::Off,
+            job_id: None,
+            max_memory: None,
         }
     }
 }
@@ -155,6 +163,9 @@ pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
     if let Some(a) = &inputs.audit_log {
         builder = builder.audit_log(a.clone());
     }
+    if let Some(job) = &inputs.job_id {
+        builder = builder.job(job.clone());
+    }
     let gate = builder
         .build(policies)
         .map_err(|e| Fatal::new(ErrorType::InternalException, e.to_string()))?;
@@ -166,6 +177,9 @@ pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
     let mut limits = Limits::default();
     if let Some(t) = inputs.timeout {
         limits.timeout = t;
+    }
+    if let Some(m) = inputs.max_memory {
+        limits.max_memory_bytes = m;
     }
     let mut request = RunRequest::new(inputs.script.clone(), script);
     request.args = args;
@@ -180,25 +194,77 @@ pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
 /// Restricts this process with the kernel backstop derived from the policy (Landlock,
 /// seccomp, `no_new_privs`, resource limits), before the script thread starts. `Off` does
 /// nothing; `Auto` applies what the kernel supports; `Required` fails when any part
-/// cannot be enforced. The report's lines go into the run's logs.
+/// cannot be enforced. The report's lines go into the run's logs, and the choice goes into
+/// the decision log as the run's `run` record (before the script's first operation; a
+/// record that cannot be written refuses the run).
 pub fn apply_sandbox(prepared: &mut Prepared, inputs: &Inputs) -> Result<(), Fatal> {
-    if inputs.sandbox == rex_sandbox::SandboxMode::Off {
-        return Ok(());
-    }
-    let mut config = rex_sandbox::SandboxConfig {
-        mode: inputs.sandbox,
-        ..Default::default()
+    let summary = if inputs.sandbox == rex_sandbox::SandboxMode::Off {
+        rex_policy::audit::SandboxSummary {
+            mode: inputs.sandbox.to_string(),
+            landlock_abi: None,
+            enforced: Vec::new(),
+            left_out: vec!["everything: the SDK's policy checks are the only wall".to_owned()],
+        }
+    } else {
+        let mut config = rex_sandbox::SandboxConfig {
+            mode: inputs.sandbox,
+            ..Default::default()
+        };
+        if let Some(log) = &inputs.audit_log
+            && let Some(dir) = std::path::Path::new(log).parent()
+        {
+            config.extra_write_paths.push(dir.to_path_buf());
+        }
+        let plan = rex_sandbox::plan(prepared.gate.policies(), &config);
+        let report = rex_sandbox::apply(&plan)
+            .map_err(|e| Fatal::new(ErrorType::InternalException, format!("sandbox: {e}")))?;
+        prepared.request.notes.extend(report.lines());
+        sandbox_summary(&report)
     };
-    if let Some(log) = &inputs.audit_log
-        && let Some(dir) = std::path::Path::new(log).parent()
-    {
-        config.extra_write_paths.push(dir.to_path_buf());
+    prepared.gate.log_run(&summary).map_err(|e| {
+        Fatal::new(
+            ErrorType::CommunicationException,
+            format!("cannot write the run record: {e}"),
+        )
+    })
+}
+
+/// What a sandbox report enforced and left out, for the decision log's `run` record.
+pub fn sandbox_summary(report: &rex_sandbox::SandboxReport) -> rex_policy::audit::SandboxSummary {
+    let mut enforced = Vec::new();
+    if report.landlock != rex_sandbox::Enforcement::None {
+        enforced.push(format!(
+            "landlock {}: {} filesystem rules",
+            report.landlock.name(),
+            report.landlock_rules
+        ));
+        match &report.connect_ports {
+            Some(p) if p.is_empty() => enforced.push("landlock: TCP connect refused".to_owned()),
+            Some(p) => enforced.push(format!(
+                "landlock: TCP connect to ports {}",
+                p.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+            )),
+            None => {}
+        }
     }
-    let plan = rex_sandbox::plan(prepared.gate.policies(), &config);
-    let report = rex_sandbox::apply(&plan)
-        .map_err(|e| Fatal::new(ErrorType::InternalException, format!("sandbox: {e}")))?;
-    prepared.request.notes.extend(report.lines());
-    Ok(())
+    if report.seccomp {
+        enforced.push(format!(
+            "seccomp: {} refused with EPERM",
+            report.refused_syscalls.join(", ")
+        ));
+    }
+    if report.no_new_privs {
+        enforced.push("no_new_privs".to_owned());
+    }
+    if let Some(limits) = &report.resource_limits {
+        enforced.push(format!("limits: {limits}"));
+    }
+    rex_policy::audit::SandboxSummary {
+        mode: report.mode.to_string(),
+        landlock_abi: report.landlock_abi,
+        enforced,
+        left_out: report.notes.clone(),
+    }
 }
 
 /// Runs prepared inputs.

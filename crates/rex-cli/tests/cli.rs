@@ -199,12 +199,16 @@ fn caught_denial_is_counted_and_audited() {
         .find(|m| m["metric_name"] == "RexRunnerAuthorizationDeniedCount")
         .expect("denied metric");
     assert_eq!(denied["metric_value"], 1.0);
+    // The run record (tested in sandbox_audit.rs) first, then the one decision.
     let lines: Vec<Value> = std::fs::read_to_string(&log)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 1);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["event"], "run");
+    let lines = &lines[1..];
+    assert!(lines[0].get("event").is_none());
     assert_eq!(lines[0]["decision"], "deny");
     assert_eq!(lines[0]["principal"], "carol");
     assert_eq!(lines[0]["resource"], r#"file_system::Dir::"/etc""#);

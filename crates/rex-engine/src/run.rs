@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rex_policy::Gate;
 use rhai::{Dynamic, EvalAltResult, ParseError, Position, Scope};
@@ -79,18 +79,53 @@ pub struct RunOutcome {
     pub denial_explanation: Option<String>,
 }
 
+/// How long `run` waits beyond the deadline for the script thread to stop by itself (the
+/// progress callback and the SDK's own deadline checks give the precise error).
+const DEADLINE_GRACE: Duration = Duration::from_secs(2);
+
 /// Runs `request` under `gate` on a dedicated thread and returns the document. Never
 /// panics on script behaviour: limits, deadlines and SDK failures become ERROR documents.
+///
+/// The deadline holds even where the script thread cannot check it (Rhai compiles
+/// without progress callbacks, and some scripts take time quadratic in their length to
+/// compile): once `limits.timeout` plus a short grace has passed, `run` returns the
+/// deadline error and leaves the thread behind, detached. A runner process (`rex run`,
+/// a server job) exits right after, which ends it.
 pub fn run(gate: Arc<Gate>, request: RunRequest) -> RunOutcome {
     let started = Instant::now();
+    let timeout = request.limits.timeout;
+    let (done, outcome) = std::sync::mpsc::sync_channel(1);
     let worker = std::thread::Builder::new()
         .name("rex-script".into())
         .stack_size(SCRIPT_STACK)
-        .spawn(move || run_on_this_thread(gate, request, started));
-    match worker.map(std::thread::JoinHandle::join) {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(_)) => internal("the script thread panicked"),
-        Err(e) => internal(&format!("cannot start the script thread: {e}")),
+        .spawn(move || {
+            let _ = done.send(run_on_this_thread(gate, request, started));
+        });
+    let worker = match worker {
+        Ok(w) => w,
+        Err(e) => return internal(&format!("cannot start the script thread: {e}")),
+    };
+    match outcome.recv_timeout(timeout.saturating_add(DEADLINE_GRACE)) {
+        Ok(outcome) => {
+            let _ = worker.join();
+            outcome
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => RunOutcome {
+            document: OutputDocument::fatal(
+                ErrorType::ScriptException,
+                &format!(
+                    "Script terminated: wall-clock deadline of {}s exceeded (the script \
+                     thread did not stop in time, e.g. while compiling)",
+                    timeout.as_secs_f64()
+                ),
+            ),
+            class: RunClass::ScriptError,
+            denial_explanation: None,
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            let _ = worker.join();
+            internal("the script thread panicked")
+        }
     }
 }
 

@@ -23,10 +23,13 @@ pub(crate) fn sdk_failure(
 ) -> Box<EvalAltResult> {
     let class = match denied {
         Some(denied) => {
-            state
-                .denials
-                .borrow_mut()
-                .insert(message.clone(), denied.explain());
+            // The explanation follows from the message (both are made from the same
+            // denial), so a repeated denial does not build it again.
+            let mut denials = state.denials.borrow_mut();
+            if !denials.contains_key(&message) {
+                denials.insert(message.clone(), denied.explain());
+            }
+            drop(denials);
             state.log_at(ctx, Level::Warn, &format!("denied: {denied}"), Some(api));
             ErrorType::AccessDeniedException
         }

@@ -283,8 +283,10 @@ fn execute_runs_the_opened_inode_cleanly() {
         r#"d.open_file("show.sh", rw).execute(ExecuteOptions().build())"#,
     );
     assert!(o.document.error.unwrap().message.contains("read-only"));
-    let o = fx.run_with("", r#"d.open_file("show.sh", ro).execute(ExecuteOptions().capabilities(["CAP_NET_ADMIN"]).build())"#);
-    assert!(o.document.error.unwrap().message.contains("unsupported"));
+    // Capabilities are granted (crates/rex-engine/tests/fs_execute.rs); an unknown one is
+    // invalid.
+    let o = fx.run_with("", r#"d.open_file("show.sh", ro).execute(ExecuteOptions().capabilities(["CAP_TELEPORT"]).build())"#);
+    assert!(o.document.error.unwrap().message.contains("`CAP_TELEPORT`"));
     // Capabilities are part of the context a policy can refuse on.
     let o = fx.run_with(
         r#"forbid(principal, action == file_system::Action::"execute", resource) when { context has capabilities && context.capabilities.contains("CAP_SYS_ADMIN") };"#,

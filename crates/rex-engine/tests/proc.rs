@@ -527,7 +527,7 @@ permit(principal, action == systemd::Action::"daemon_reload", resource == system
     req.args = ScriptArgs::parse("args.json", &args).unwrap();
     let g = Arc::new(
         Gate::builder()
-            .principal("tester")
+            .principal("ops")
             .build(Policies::from_text("policy.cedar", &policy).unwrap())
             .unwrap(),
     );
@@ -542,7 +542,7 @@ permit(principal, action == systemd::Action::"daemon_reload", resource == system
     req.args = ScriptArgs::parse("args.json", &args).unwrap();
     let g = Arc::new(
         Gate::builder()
-            .principal("tester")
+            .principal("ops")
             .build(Policies::from_text("policy.cedar", &policy).unwrap())
             .unwrap(),
     );

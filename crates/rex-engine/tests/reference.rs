@@ -17,6 +17,9 @@ const GENERIC: &[&str] = &[
     "<=",
     ">",
     ">=",
+    // DateTime arithmetic (documented in the `DateTime` entry).
+    "+",
+    "-",
     "build",
     "publish",
 ];

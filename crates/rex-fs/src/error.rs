@@ -62,6 +62,9 @@ pub enum IoErrorKind {
     Utf8Error,
     /// Anything else (including internal errors).
     Other,
+    /// rex itself lacks a privilege the operation needs (a capability to pass on, the
+    /// right to enter a namespace or switch user); a rex addition.
+    PrivilegeError,
 }
 
 impl IoErrorKind {
@@ -90,6 +93,7 @@ impl IoErrorKind {
         Self::RustixError,
         Self::Utf8Error,
         Self::Other,
+        Self::PrivilegeError,
     ];
 
     /// The variant name, e.g. `"PermissionDenied"`.
@@ -118,6 +122,7 @@ impl IoErrorKind {
             Self::RustixError => "RustixError",
             Self::Utf8Error => "Utf8Error",
             Self::Other => "Other",
+            Self::PrivilegeError => "PrivilegeError",
         }
     }
 }
@@ -239,6 +244,10 @@ pub enum FsError {
         /// The name given.
         name: String,
     },
+    /// rex lacks a privilege the operation needs (e.g. a capability `execute` is to pass
+    /// on that rex does not hold); nothing was run.
+    #[error("insufficient privilege: {0}")]
+    Privilege(String),
     /// The operation is not supported (on this object, kernel or build).
     #[error("unsupported operation: {0}")]
     Unsupported(String),
@@ -288,6 +297,7 @@ impl FsError {
             Self::InvalidMode { .. } => IoErrorKind::InvalidFileMode,
             Self::Identity { .. } => IoErrorKind::IdentityResolutionError,
             Self::Unsupported(_) => IoErrorKind::UnsupportedOperationError,
+            Self::Privilege(_) => IoErrorKind::PrivilegeError,
             Self::Format { .. } => IoErrorKind::FileReadError,
             Self::Callback(_) | Self::Internal(_) => IoErrorKind::Other,
         }
@@ -365,7 +375,7 @@ mod tests {
             assert_eq!(k.to_string(), format!("{k:?}"));
             assert_eq!(k.name(), format!("{k:?}"));
         }
-        assert_eq!(IoErrorKind::ALL.len(), 23);
+        assert_eq!(IoErrorKind::ALL.len(), 24);
     }
 
     #[test]

@@ -15,10 +15,14 @@ use rustix::fd::AsFd;
 use crate::attrs::{resolve_group, resolve_user};
 use crate::error::FsError;
 use crate::file::FileHandle;
+use crate::launcher::{Launch, TargetNamespaces, canonical_capabilities};
 use crate::sys;
 
 /// Default cap on each of stdout and stderr (1 MiB); the rest is read and dropped.
 pub const MAX_EXECUTE_OUTPUT: usize = 1 << 20;
+
+/// Held from marking the process's fds close-on-exec until the child has exec'd.
+static SPAWN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// One argument: a bare word (flag or positional) or a `key value` pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,16 +40,19 @@ pub struct ExecuteOptions {
     pub args: Vec<ExecArg>,
     /// The whole environment of the child (nothing is inherited).
     pub env: BTreeMap<String, String>,
-    /// Linux capabilities asked for (`CAP_NET_ADMIN`, ...): part of the check's
-    /// context; granting them needs a launcher rex does not have yet, so a non-empty
-    /// list is refused after the check (`UnsupportedOperationError`).
+    /// Linux capabilities to pass on (`CAP_NET_ADMIN`, `net_admin`, ...): in the check's
+    /// context as canonical `CAP_*` names; the child gets them in its ambient (so
+    /// permitted and effective) set, also as a non-root `user`. One rex does not hold is
+    /// refused before anything runs (`PrivilegeError`).
     pub capabilities: Vec<String>,
     /// Run as this user (name or uid); needs the privilege to switch.
     pub user: Option<String>,
     /// Run as this group (name or gid).
     pub group: Option<String>,
-    /// Enter the namespaces of this process (`ChildNamespaceOptions`): part of the
-    /// context; refused after the check, as capabilities.
+    /// Run the child in the pid, net, uts, ipc, cgroup and mount namespaces of this
+    /// process (`ChildNamespaceOptions`); in the context as `namespace.target_process_id`.
+    /// The process is pinned (its `/proc/<pid>` and namespace fds opened) before the
+    /// check. A process in another user namespace is refused.
     pub namespace_pid: Option<i64>,
     /// Cap on each of stdout and stderr (0 = [`MAX_EXECUTE_OUTPUT`]).
     pub max_output_bytes: usize,
@@ -125,8 +132,10 @@ pub fn execute_entities(opts: &ExecuteOptions) -> Vec<ContextEntity> {
     vec![arguments, environment]
 }
 
-/// The `execute` request's context (§3.4 of the original, plus `capabilities`); its
-/// `arguments` and `environment` members refer to the entities of [`execute_entities`].
+/// The `execute` request's context (§3.4 of the original, plus `capabilities`: the
+/// canonical `CAP_*` names, sorted, whatever the spelling asked for); its `arguments` and
+/// `environment` members refer to the entities of [`execute_entities`]. An unknown
+/// capability name is `InvalidArguments`.
 pub fn execute_context(opts: &ExecuteOptions) -> Result<serde_json::Value, FsError> {
     let uid = opts.user.as_deref().map(resolve_user).transpose()?;
     let gid = opts.group.as_deref().map(resolve_group).transpose()?;
@@ -136,7 +145,7 @@ pub fn execute_context(opts: &ExecuteOptions) -> Result<serde_json::Value, FsErr
         "environment": {"__entity": {"type": "file_system::Environment", "id": "environment"}},
         "user": {"username": username, "uid": uid},
         "group": {"groupname": groupname, "gid": gid},
-        "capabilities": opts.capabilities,
+        "capabilities": canonical_capabilities(&opts.capabilities)?,
     });
     if let (Some(pid), Some(obj)) = (opts.namespace_pid, ctx.as_object_mut()) {
         obj.insert(
@@ -227,17 +236,20 @@ impl FileHandle {
         }
         validate(opts)?;
         let ctx = execute_context(opts)?;
+        // Pin the target process before the check, so the namespaces entered are those
+        // of the process the check was about, even if its pid is reused meanwhile. An
+        // error opening it is reported after the check (which comes first).
+        let target = opts.namespace_pid.map(TargetNamespaces::open);
         gate.check_with_entities(
             EXECUTE,
             &Resource::file(self.path()),
             ctx,
             &execute_entities(opts),
         )?;
-        if !opts.capabilities.is_empty() || opts.namespace_pid.is_some() {
-            return Err(FsError::Unsupported(
-                "execute: capabilities and namespaces need a privileged launcher".to_owned(),
-            ));
-        }
+        let target = target.transpose()?;
+        let uid = opts.user.as_deref().map(resolve_user).transpose()?;
+        let gid = opts.group.as_deref().map(resolve_group).transpose()?;
+        let launch = Launch::new(&opts.capabilities, uid, gid, target)?;
         let path = self.path().as_str();
         let st = sys::fstat(self.fd(), path)?;
         if sys::entry_type(&st) != crate::EntryType::File {
@@ -259,11 +271,24 @@ impl FileHandle {
             .map_or_else(|| raw(self.fd()), |f| raw(f.as_fd()));
         let mut keep = inherit.to_vec();
         keep.push(fd_num);
+        // Marking fds close-on-exec and spawning is one step for the whole process: a
+        // concurrent `execute` would otherwise mark this call's script fd (or the other
+        // way round) between the marking and the spawn.
+        let spawning = SPAWN_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         close_fds::CloseFdsBuilder::new()
             .keep_fds(&keep)
             .threadsafe(true)
             .cloexecfrom(3);
-        let mut cmd = Command::new(format!("/proc/self/fd/{fd_num}"));
+        // In another mount namespace the program is `self/fd/<n>` relative to rex's own
+        // procfs (the launcher's working directory), never the target's `/proc`.
+        let program = if launch.target.as_ref().is_some_and(|t| t.enters_mount()) {
+            format!("self/fd/{fd_num}")
+        } else {
+            format!("/proc/self/fd/{fd_num}")
+        };
+        let mut cmd = Command::new(program);
         cmd.arg0(self.name());
         for a in &opts.args {
             match a {
@@ -281,15 +306,21 @@ impl FileHandle {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        if let Some(u) = opts.user.as_deref() {
-            cmd.uid(resolve_user(u)?);
-        }
-        if let Some(g) = opts.group.as_deref() {
-            cmd.gid(resolve_group(g)?);
-        }
-        let spawned = cmd.spawn();
+        let spawned = if launch.needed() {
+            launch.spawn(&mut cmd)
+        } else {
+            if let Some(u) = uid {
+                cmd.uid(u);
+            }
+            if let Some(g) = gid {
+                cmd.gid(g);
+            }
+            cmd.spawn()
+                .map_err(|e| FsError::Internal(format!("execute `{path}`: {e}")))
+        };
+        drop(spawning);
         drop(script_fd);
-        let mut child = spawned.map_err(|e| FsError::Internal(format!("execute `{path}`: {e}")))?;
+        let mut child = spawned?;
         let cap = if opts.max_output_bytes == 0 {
             MAX_EXECUTE_OUTPUT
         } else {

@@ -75,6 +75,9 @@ pub struct FileHandle {
     parent: Arc<OwnedFd>,
     /// Where the next `read_page` starts (shared by clones).
     page_offset: Arc<Mutex<u64>>,
+    /// The inode `fd` is on, when the maker already took its `fstat` (saves one when
+    /// re-opening; an `O_PATH` fd never changes inode).
+    id: Option<sys::FileId>,
 }
 
 impl FileHandle {
@@ -94,7 +97,15 @@ impl FileHandle {
             access,
             parent,
             page_offset: Arc::new(Mutex::new(0)),
+            id: None,
         })
+    }
+
+    /// This handle, knowing that its fd is on inode `id` (from the resolver's `fstat` of
+    /// that same fd).
+    pub(crate) fn with_id(mut self, id: sys::FileId) -> Self {
+        self.id = Some(id);
+        self
     }
 
     /// The same handle data for a new inode at the same name (after an atomic write).
@@ -105,6 +116,7 @@ impl FileHandle {
             access: self.access,
             parent: Arc::clone(&self.parent),
             page_offset: Arc::new(Mutex::new(0)),
+            id: None,
         }
     }
 
@@ -191,7 +203,7 @@ impl FileHandle {
         self.need_read()?;
         match authorize::file(gate, READ, &self.path) {
             Ok(permit) => Ok((
-                content::read_to_string(self.fd(), &self.path, max_bytes, &permit)?,
+                content::read_to_string(self.fd(), self.id, &self.path, max_bytes, &permit)?,
                 false,
             )),
             Err(FsError::Denied(denied)) => {
@@ -216,7 +228,7 @@ impl FileHandle {
     pub fn read_full(&self, gate: &Gate, max_bytes: usize) -> Result<String, FsError> {
         self.need_read()?;
         let permit = authorize::file(gate, READ, &self.path)?;
-        content::read_to_string(self.fd(), &self.path, max_bytes, &permit)
+        content::read_to_string(self.fd(), self.id, &self.path, max_bytes, &permit)
     }
 
     /// The whole file as bytes after a full `read` permit.

@@ -48,6 +48,9 @@ pub struct FindOptions {
     pub follow_symlinks: bool,
     /// Skip (and report) entries whose check is refused instead of failing. rex addition.
     pub skip_denied: bool,
+    /// Stop with a `Budget` error once this instant has passed (the run's deadline: the
+    /// engine sets it, scripts cannot). rex addition.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl FindOptions {
@@ -220,6 +223,7 @@ impl DirHandle {
         };
         let wo = WalkOptions {
             follow_symlinks: opts.follow_symlinks,
+            deadline: opts.deadline,
             ..WalkOptions::default()
         };
         walk::walk(self.shared_fd(), self.path(), wo, &mut v)?;

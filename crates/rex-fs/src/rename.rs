@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rex_policy::action::fs::{CREATE, DELETE, MOVE};
 use rex_policy::path::validate_name;
 use rex_policy::{CanonicalPath, Gate, Resource};
-use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::RenameFlags;
 use rustix::io::Errno;
 
@@ -65,7 +65,9 @@ pub(crate) struct Source<'a> {
 /// `create` of that). Right before `renameat`, the source name (and an existing
 /// destination's) is checked to still refer to the inode authorized. Across filesystems
 /// a file is copied (to a temporary name in the destination, then renamed into place)
-/// and its source name removed after `delete` on it; a directory is refused. Returns an
+/// and its source name removed after `delete` on it; a directory's tree is copied the
+/// same way and then removed, every entry authorized first as a recursive copy and a
+/// recursive delete (see `move_tree`; a failure leaves the source intact). Returns an
 /// `O_PATH` fd on the moved object and its new canonical path.
 pub(crate) fn move_entry(
     gate: &Gate,
@@ -146,10 +148,22 @@ pub(crate) fn move_entry(
             copy_across(gate, src, dest_dir, &dest, new_name, replace)?;
         }
         Err(Errno::XDEV) => {
-            return Err(FsError::Unsupported(format!(
-                "moving directory `{}` to another filesystem",
-                src.path
-            )));
+            let src_fd = sys::open_path_at(src.parent, src.name)
+                .map_err(|e| FsError::os("open", src.path.as_str(), e))?;
+            crate::move_tree::move_across(
+                gate,
+                &crate::move_tree::TreeMove {
+                    src_fd: src_fd.as_fd(),
+                    src_parent: src.parent,
+                    src_name: src.name,
+                    src_path: src.path,
+                    src_id: src.id,
+                    dest_dir,
+                    dest: &dest,
+                    new_name,
+                    replace,
+                },
+            )?;
         }
         Err(e) => return Err(FsError::os("move", src.path.as_str(), e)),
     }

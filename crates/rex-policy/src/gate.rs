@@ -1,9 +1,11 @@
 //! The `Gate`: the one place where a `Permit` is made.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::str::FromStr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request,
@@ -20,6 +22,10 @@ use crate::policies::Policies;
 use crate::principal::effective_user_name;
 use crate::resource::{AttrValue, ContextEntity, DIR_TYPE, Resource};
 use crate::schema::schema;
+
+#[cfg(feature = "test-hooks")]
+#[path = "test_hooks.rs"]
+mod test_hooks;
 
 /// What the gate does with a request the policy denies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,6 +101,9 @@ pub struct GateBuilder {
     job: Option<String>,
     record: bool,
     deny_mutating: bool,
+    /// Test-only: an action whose checks are skipped (see `test_hooks`).
+    #[cfg(feature = "test-hooks")]
+    skip_check: Option<Action>,
 }
 
 impl GateBuilder {
@@ -178,8 +187,11 @@ impl GateBuilder {
             authorizer: Authorizer::new(),
             recorder: self.record.then(|| Mutex::new(Vec::new())),
             deny_mutating: self.deny_mutating,
+            #[cfg(feature = "test-hooks")]
+            skip_check: self.skip_check,
             compiled,
-            memo: Mutex::new(HashMap::new()),
+            memo: Mutex::new(Memo::default()),
+            memo_hasher: RandomState::new(),
         })
     }
 }
@@ -210,8 +222,11 @@ pub struct Gate {
     authorizer: Authorizer,
     recorder: Option<Mutex<Vec<RecordedRequest>>>,
     deny_mutating: bool,
+    #[cfg(feature = "test-hooks")]
+    skip_check: Option<Action>,
     compiled: Compiled,
-    memo: Mutex<HashMap<MemoKey, Result<Outcome, Vec<String>>>>,
+    memo: Mutex<Memo>,
+    memo_hasher: RandomState,
 }
 
 /// What is invariant for the run, computed once at build.
@@ -261,11 +276,47 @@ impl Compiled {
 /// A decision is a pure function of principal (fixed), policies (fixed), action, resource
 /// (its attributes and, for files and directories, its ancestors, all carried by
 /// `Resource`) and context, so it can be remembered for the run.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct MemoKey {
     action: Action,
     resource: Resource,
     context: String,
+}
+
+/// An evaluated decision, shared between the memo and the callers.
+type Decided = Arc<Result<Outcome, Vec<String>>>;
+
+/// The remembered decisions, bucketed by a hash of the borrowed key: a lookup compares
+/// the request's own action, resource and context with each entry of its bucket, so a
+/// repeated request neither clones its resource nor the remembered outcome.
+#[derive(Debug, Default)]
+struct Memo {
+    buckets: HashMap<u64, Vec<(MemoKey, Decided)>>,
+    len: usize,
+}
+
+impl Memo {
+    fn get(
+        &self,
+        hash: u64,
+        action: Action,
+        resource: &Resource,
+        context: &str,
+    ) -> Option<Decided> {
+        self.buckets.get(&hash)?.iter().find_map(|(k, d)| {
+            (k.action == action && k.context == context && k.resource == *resource)
+                .then(|| Arc::clone(d))
+        })
+    }
+
+    fn insert(&mut self, hash: u64, key: MemoKey, decided: Decided) {
+        if self.len >= MAX_MEMO {
+            self.buckets.clear();
+            self.len = 0;
+        }
+        self.buckets.entry(hash).or_default().push((key, decided));
+        self.len += 1;
+    }
 }
 
 /// Most remembered decisions; the memo is cleared when full.
@@ -316,6 +367,47 @@ impl Gate {
         &self.policies
     }
 
+    /// Writes the run's `run` record to the decision log (nothing without a log): the
+    /// principal, mode, script, job and the kernel backstop in `sandbox`. Call it once,
+    /// before the script's first operation. It authorizes nothing; a failed write is an
+    /// error, so the caller can refuse to run (fail closed).
+    pub fn log_run(&self, sandbox: &crate::audit::SandboxSummary) -> Result<(), GateError> {
+        let Some(log) = &self.audit else {
+            return Ok(());
+        };
+        let record = crate::audit::RunRecord {
+            v: 1,
+            event: "run",
+            time: jiff::Timestamp::now().to_string(),
+            principal: &self.principal_name,
+            mode: match self.mode {
+                Mode::Enforce => "enforce",
+                Mode::Audit => "audit",
+            },
+            script: self.script.as_deref(),
+            sandbox,
+            job: self.job.as_deref(),
+        };
+        log.write_run(&record)
+            .map_err(|source| GateError::AuditLog {
+                path: log.path().to_owned(),
+                source,
+            })
+    }
+
+    /// Writes the decision-log lines still held (allowed decisions are held for at most
+    /// [`crate::audit::FLUSH_INTERVAL`]; denials are written at once, and everything held
+    /// is written when the gate is dropped). Nothing without a log. Authorizes nothing.
+    pub fn flush_audit_log(&self) -> Result<(), GateError> {
+        match &self.audit {
+            Some(log) => log.flush().map_err(|source| GateError::AuditLog {
+                path: log.path().to_owned(),
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Records where the script is, for the decision log. Called by the engine before
     /// each SDK call; 0 means unknown.
     pub fn set_position(&self, line: u32, column: u32) {
@@ -354,7 +446,7 @@ impl Gate {
         resource: &Resource,
         context: serde_json::Value,
     ) -> Verdict {
-        match self.evaluate(action, resource, context, &[]) {
+        match self.evaluate(action, resource, context, &[]).as_ref() {
             Ok(Outcome::Allow(ids)) => {
                 Verdict::Allowed(ids.iter().map(|id| self.policy_ref(id)).collect())
             }
@@ -366,9 +458,11 @@ impl Gate {
                 resource,
                 DenyReason::Forbidden(forbids.iter().map(|id| self.policy_ref(id)).collect()),
             )),
-            Err(errors) => {
-                Verdict::Denied(self.denied(action, resource, DenyReason::EvaluationError(errors)))
-            }
+            Err(errors) => Verdict::Denied(self.denied(
+                action,
+                resource,
+                DenyReason::EvaluationError(errors.clone()),
+            )),
         }
     }
 
@@ -417,6 +511,10 @@ impl Gate {
         context: serde_json::Value,
         context_entities: &[ContextEntity],
     ) -> Result<Permit, Denied> {
+        #[cfg(feature = "test-hooks")]
+        if let Some(permit) = self.skipped_check(action, resource) {
+            return Ok(permit);
+        }
         if self.deny_mutating && action.is_mutating() {
             self.record(action, resource, false, true);
             self.counts.denied.fetch_add(1, Ordering::Relaxed);
@@ -431,34 +529,46 @@ impl Gate {
             );
             return Err(self.denied(action, resource, DenyReason::ReadOnlyLearning));
         }
-        let outcome = self.evaluate(action, resource, context, context_entities);
+        let decided = self.evaluate(action, resource, context, context_entities);
         self.record(
             action,
             resource,
-            matches!(outcome, Ok(Outcome::Allow(_))),
+            matches!(decided.as_ref(), Ok(Outcome::Allow(_))),
             false,
         );
-        let (reason, determining) = match outcome {
+        let (reason, determining) = match decided.as_ref() {
             Ok(Outcome::Allow(policies)) => {
                 self.counts.allowed.fetch_add(1, Ordering::Relaxed);
-                self.log(action, resource, true, true, "permit", policies, Vec::new())
+                if self.audit.is_some() {
+                    self.log(
+                        action,
+                        resource,
+                        true,
+                        true,
+                        "permit",
+                        policies.clone(),
+                        Vec::new(),
+                    )
                     .map_err(|e| {
                         self.denied(action, resource, DenyReason::EvaluationError(vec![e]))
                     })?;
+                }
                 return Ok(Permit {
                     action,
                     resource_id: resource.id().to_owned(),
                     audited: false,
                 });
             }
-            Ok(Outcome::Deny(forbids)) if forbids.is_empty() => (DenyReason::NoPermit, forbids),
+            Ok(Outcome::Deny(forbids)) if forbids.is_empty() => {
+                (DenyReason::NoPermit, forbids.as_slice())
+            }
             Ok(Outcome::Deny(forbids)) => {
                 let refs = forbids.iter().map(|id| self.policy_ref(id)).collect();
-                (DenyReason::Forbidden(refs), forbids)
+                (DenyReason::Forbidden(refs), forbids.as_slice())
             }
             Err(errors) => {
                 self.counts.errors.fetch_add(1, Ordering::Relaxed);
-                (DenyReason::EvaluationError(errors), Vec::new())
+                (DenyReason::EvaluationError(errors.clone()), &[][..])
             }
         };
         let kind = match reason {
@@ -472,7 +582,19 @@ impl Gate {
             _ => Vec::new(),
         };
         let enforced = self.mode == Mode::Enforce;
-        let logged = self.log(action, resource, false, enforced, kind, determining, errors);
+        let logged = if self.audit.is_some() {
+            self.log(
+                action,
+                resource,
+                false,
+                enforced,
+                kind,
+                determining.to_vec(),
+                errors,
+            )
+        } else {
+            Ok(())
+        };
         if enforced || logged.is_err() {
             self.counts.denied.fetch_add(1, Ordering::Relaxed);
             return Err(self.denied(action, resource, reason));
@@ -517,31 +639,35 @@ impl Gate {
         resource: &Resource,
         context: serde_json::Value,
         context_entities: &[ContextEntity],
-    ) -> Result<Outcome, Vec<String>> {
+    ) -> Decided {
         let context_key = match &context {
             serde_json::Value::Object(m) if m.is_empty() && context_entities.is_empty() => {
                 String::new()
             }
             other => format!("{other}{context_entities:?}"),
         };
-        let key = MemoKey {
-            action,
-            resource: resource.clone(),
-            context: context_key,
+        let hash = {
+            let mut h = self.memo_hasher.build_hasher();
+            action.hash(&mut h);
+            resource.hash(&mut h);
+            context_key.hash(&mut h);
+            h.finish()
         };
         if let Ok(memo) = self.memo.lock()
-            && let Some(outcome) = memo.get(&key)
+            && let Some(decided) = memo.get(hash, action, resource, &context_key)
         {
-            return outcome.clone();
+            return decided;
         }
-        let outcome = self.evaluate_uncached(action, resource, context, context_entities);
+        let decided = Arc::new(self.evaluate_uncached(action, resource, context, context_entities));
         if let Ok(mut memo) = self.memo.lock() {
-            if memo.len() >= MAX_MEMO {
-                memo.clear();
-            }
-            memo.insert(key, outcome.clone());
+            let key = MemoKey {
+                action,
+                resource: resource.clone(),
+                context: context_key,
+            };
+            memo.insert(hash, key, Arc::clone(&decided));
         }
-        outcome
+        decided
     }
 
     fn evaluate_uncached(

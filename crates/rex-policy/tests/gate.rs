@@ -281,3 +281,47 @@ fn execute_context_entities_carry_tags_and_attributes() {
             .is_err()
     );
 }
+
+#[test]
+fn decision_log_holds_allowed_lines_until_flush_and_writes_every_line_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let read_log = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let g = Gate::builder()
+        .principal("alice")
+        .audit_log(log.to_str().unwrap())
+        .build(
+            Policies::from_text(
+                "p",
+                r#"permit(principal, action == file_system::Action::"open", resource);"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    for i in 0..100 {
+        assert!(g.check(fs::OPEN, &file(&format!("/f{i}"))).is_ok());
+    }
+    g.flush_audit_log().unwrap();
+    assert_eq!(read_log().len(), 100);
+    // A denial is written at once, after the allowed lines held before it.
+    assert!(g.check(fs::OPEN, &file("/g")).is_ok());
+    assert!(g.check(fs::READ, &file("/g")).is_err());
+    let lines = read_log();
+    assert_eq!(lines.len(), 102);
+    assert_eq!(lines[100]["decision"], "allow");
+    assert_eq!(lines[101]["decision"], "deny");
+    // Dropping the gate writes what is held.
+    for i in 0..5 {
+        assert!(g.check(fs::OPEN, &file(&format!("/h{i}"))).is_ok());
+    }
+    drop(g);
+    let lines = read_log();
+    assert_eq!(lines.len(), 107);
+    assert_eq!(lines[106]["resource"], r#"file_system::File::"/h4""#);
+}

@@ -27,13 +27,17 @@ pub struct NamespaceOptions {
     pub net_ns_name: Option<String>,
 }
 
-/// The calling thread's namespaces (and working directory), restored on drop. A failed
-/// restore aborts the process: continuing in the wrong namespace would make later checks
-/// and actions concern other objects than the policy was asked about.
+/// The calling thread's namespaces (and working directory), restored on drop once
+/// [`Restore::arm`]ed, i.e. after `setns` succeeded. A failed restore aborts the process:
+/// continuing in the wrong namespace would make later checks and actions concern other
+/// objects than the policy was asked about. Unarmed (the `setns` was refused: by the
+/// kernel, the seccomp filter, a missing capability) nothing changed and nothing is
+/// restored: the same refusal would hit the restore and abort the process.
 struct Restore {
     net: Option<OwnedFd>,
     mnt: Option<OwnedFd>,
     cwd: Option<OwnedFd>,
+    armed: bool,
 }
 
 impl Restore {
@@ -65,12 +69,21 @@ impl Restore {
             } else {
                 None
             },
+            armed: false,
         })
+    }
+
+    /// The namespaces were changed: restore them on drop.
+    fn arm(&mut self) {
+        self.armed = true;
     }
 }
 
 impl Drop for Restore {
     fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
         let mut ok = true;
         if let Some(fd) = &self.mnt {
             ok &= rustix::thread::move_into_link_name_space(
@@ -137,9 +150,10 @@ pub fn nsenter<T>(
                 Mode::empty(),
             )
             .map_err(|e| ProcessError::os("open", &path, e))?;
-            let restore = Restore::save(true, false)?;
+            let mut restore = Restore::save(true, false)?;
             rustix::thread::move_into_link_name_space(fd.as_fd(), Some(LinkNameSpaceType::Network))
                 .map_err(|e| ns_error(path.as_str(), e))?;
+            restore.arm();
             let out = f();
             drop(restore);
             Ok(out)
@@ -161,7 +175,7 @@ pub fn nsenter<T>(
                 gate.check(process::NETWORK_NAMESPACE, &resource)?;
                 kinds |= ThreadNameSpaceType::NETWORK;
             }
-            let restore = Restore::save(options.net, options.mount)?;
+            let mut restore = Restore::save(options.net, options.mount)?;
             if options.mount {
                 // setns(CLONE_NEWNS) refuses a thread that shares its fs context with
                 // other threads; give this thread its own (cwd and root are restored by
@@ -175,6 +189,7 @@ pub fn nsenter<T>(
             }
             rustix::thread::move_into_thread_name_spaces(handle.pidfd(), kinds)
                 .map_err(|e| ns_error(&pid.to_string(), e))?;
+            restore.arm();
             let out = f();
             drop(restore);
             Ok(out)

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use rex_cli::{
-    Format, Inputs, apply_sandbox, functions, parse_mode, parse_sandbox, parse_timeout, policy_cmd,
-    prepare, print_document, run,
+    Format, Inputs, apply_sandbox, functions, mcp_cmd, parse_mode, parse_sandbox, parse_timeout,
+    policy_cmd, prepare, print_document, run,
 };
 use rex_engine::RunClass;
 use rex_policy::{Mode, Policies};
@@ -68,6 +68,14 @@ enum Command {
         /// enforced, `off` skips it. Always off with `--mode audit`.
         #[arg(long, value_parser = parse_sandbox, default_value = "auto")]
         sandbox: SandboxMode,
+        /// Job id written into every decision record (`job`); `rex serve` and `rex mcp`
+        /// set it for each job they run.
+        #[arg(long, value_name = "ID")]
+        job_id: Option<String>,
+        /// Resident memory limit of the run in bytes (default 1 GiB); the script is
+        /// stopped with a script error past it.
+        #[arg(long, value_name = "BYTES")]
+        max_memory: Option<u64>,
     },
     /// Compile a script and validate policies without running anything; report every
     /// problem. Exit 0 when both are fine, 4 otherwise.
@@ -90,6 +98,56 @@ enum Command {
         #[arg(long, value_enum, default_value = "markdown")]
         format: FunctionsFormat,
     },
+    /// Serve the MCP tools (run_script, check_script, list_functions, explain_denial) to an
+    /// AI agent over stdin/stdout. The operator fixes the principal, policy, sandbox and
+    /// time cap here; the agent can never change them. Exit 4 when the configuration is
+    /// unusable.
+    Mcp {
+        /// The agent's Cedar policy file; repeat to combine several. Required.
+        #[arg(short = 'p', long = "policy", value_name = "POLICY")]
+        policies: Vec<String>,
+        /// The Cedar principal `User::"<NAME>"` every script runs as (default: the
+        /// effective user's login name).
+        #[arg(long, value_name = "NAME")]
+        principal: Option<String>,
+        /// Kernel backstop of every script's process: `off`, `auto` or `required`.
+        #[arg(long, value_parser = parse_sandbox, default_value = "auto")]
+        sandbox: SandboxMode,
+        /// Longest wall-clock time of one script, in seconds (default 60); the agent may
+        /// only ask for less.
+        #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+        timeout: Option<Duration>,
+        /// Append every authorization decision of every script (with its job id) to this
+        /// JSON Lines file.
+        #[arg(long, value_name = "FILE")]
+        audit_log: Option<String>,
+        /// Scripts running at once; further calls wait.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        max_concurrent: usize,
+    },
+    /// Serve the HTTP API: callers authenticate with bearer tokens, each mapped by the
+    /// operator to a principal and a policy; each job runs in its own sandboxed `rex run`
+    /// child. See docs/operators.md. Exit 4 when the configuration is invalid.
+    #[command(args_conflicts_with_subcommands = true)]
+    Serve {
+        /// The server configuration.
+        #[arg(long, value_name = "FILE", default_value = "rex-server.toml")]
+        config: std::path::PathBuf,
+        #[command(subcommand)]
+        action: Option<ServeAction>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ServeAction {
+    /// Print the `sha256 = "..."` line of a token for `[[token]]` (reads the token from
+    /// stdin when not given).
+    HashToken {
+        /// The token.
+        token: Option<String>,
+    },
+    /// Make a random token: the token on stdout, its `sha256` line on stderr.
+    NewToken,
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,6 +238,8 @@ fn main() -> ExitCode {
             timeout,
             mode,
             sandbox,
+            job_id,
+            max_memory,
         } => {
             let inputs = Inputs {
                 policies,
@@ -193,6 +253,8 @@ fn main() -> ExitCode {
                 } else {
                     sandbox
                 },
+                job_id,
+                max_memory,
                 ..Inputs::new(script)
             };
             run_command(&inputs, output, verbose)
@@ -210,6 +272,26 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Mcp {
+            policies,
+            principal,
+            sandbox,
+            timeout,
+            audit_log,
+            max_concurrent,
+        } => mcp_cmd::run(&mcp_cmd::McpRequest {
+            policies,
+            principal,
+            sandbox,
+            timeout,
+            audit_log,
+            max_concurrent,
+        }),
+        Command::Serve { config, action } => match action {
+            None => rex_cli::serve_cmd::serve(&config),
+            Some(ServeAction::HashToken { token }) => rex_cli::serve_cmd::hash_token(token),
+            Some(ServeAction::NewToken) => rex_cli::serve_cmd::new_token(),
+        },
     }
 }
 

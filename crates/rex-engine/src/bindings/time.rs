@@ -110,16 +110,8 @@ fn civil(d: DateTime) -> jiff::civil::DateTime {
     d.0.to_zoned(TimeZone::UTC).datetime()
 }
 
-fn parts(
-    state: &RunState,
-    y: INT,
-    mo: INT,
-    d: INT,
-    h: INT,
-    mi: INT,
-    s: INT,
-    ns: INT,
-) -> Res<DateTime> {
+/// `DateTime(y, mo, d, h, mi, s, ns)` in UTC.
+fn parts(state: &RunState, [y, mo, d, h, mi, s, ns]: [INT; 7]) -> Res<DateTime> {
     let bad = || {
         fail(
             state,
@@ -211,7 +203,7 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         .register_fn(
             "DateTime",
             move |y: INT, mo: INT, d: INT, h: INT, mi: INT, s: INT, ns: INT| {
-                parts(&st, y, mo, d, h, mi, s, ns)
+                parts(&st, [y, mo, d, h, mi, s, ns])
             },
         )
         .register_fn("now", || DateTime(Timestamp::now()))

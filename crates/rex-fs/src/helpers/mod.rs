@@ -55,7 +55,8 @@ pub(crate) fn open_file_at(gate: &Gate, path: &str, write: bool) -> Result<FileH
     let permit = authorize::file(gate, OPEN, r.path())?;
     let canonical = r.path().clone();
     let access = Access { read: true, write };
-    FileHandle::authorized(r.into_fd(), canonical, access, parent, &permit)
+    let id = r.id();
+    Ok(FileHandle::authorized(r.into_fd(), canonical, access, parent, &permit)?.with_id(id))
 }
 
 /// `open` on `Dir(parent of r)`; `/` has no parent and is not a file.

@@ -455,8 +455,10 @@ pub(crate) const DOCS: &[FnDoc] = &[
     doc(
         "DirHandle.move",
         "parent.move(src DirHandle, dest_parent DirHandle, new_name, MoveOptions) -> DirHandle",
-        "rename a directory of parent",
-        &[MOVE_D, CREATE_D, DELETE_D, OPEN_D],
+        "rename a directory of parent; across filesystems, copy the tree then delete it (every entry checked as copy and rm -r would: read+delete on the source, create(+write) on the destination; nothing deleted unless the whole copy succeeded)",
+        &[
+            MOVE_D, CREATE_D, DELETE_D, OPEN_D, READ_D, READ_F, DELETE_F, CREATE_F, WRITE_F,
+        ],
     ),
     doc(
         "DirHandle.open_symlink",

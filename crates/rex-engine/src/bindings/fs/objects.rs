@@ -300,10 +300,12 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
             "find",
             move |ctx: NativeCallContext,
                   d: &mut DirHandle,
-                  o: FindOptions,
+                  mut o: FindOptions,
                   callback: FnPtr|
                   -> Res<Array> {
                 s.enter(&ctx);
+                // The walk stops at the run's deadline even between callbacks.
+                o.deadline = Some(s.deadline);
                 let mut script_error = None;
                 let r = d.find(&s.gate, &o, &mut |entry: DirEntry| match callback
                     .call_within_context::<Dynamic>(&ctx, (entry,))
