@@ -119,7 +119,9 @@ impl CoreDump {
             deadline,
             ..ExecuteOptions::default()
         };
-        let r = self.gdb.execute_with(gate, &opts, &[e, c])?;
+        let r = self
+            .gdb
+            .execute_with(gate, &opts, &[exe.as_fd(), core.as_fd()])?;
         drop((exe, core));
         if r.exit_code != 0 && r.stdout.is_empty() {
             return Err(FsError::Format {

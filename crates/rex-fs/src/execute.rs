@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rex_policy::action::fs::EXECUTE;
 use rex_policy::{AttrValue, ContextEntity, Gate, Resource};
-use rustix::fd::AsFd;
+use rustix::fd::{AsFd, BorrowedFd};
 
 use crate::attrs::{resolve_group, resolve_user};
 use crate::error::FsError;
@@ -226,7 +226,7 @@ impl FileHandle {
         &self,
         gate: &Gate,
         opts: &ExecuteOptions,
-        inherit: &[i32],
+        inherit: &[BorrowedFd<'_>],
     ) -> Result<ExecuteResult, FsError> {
         if self.writable() {
             return Err(FsError::InvalidArguments(format!(
@@ -266,11 +266,14 @@ impl FileHandle {
         } else {
             None
         };
-        let fd_num = script_fd
-            .as_ref()
-            .map_or_else(|| raw(self.fd()), |f| raw(f.as_fd()));
-        let mut keep = inherit.to_vec();
-        keep.push(fd_num);
+        let program_fd = script_fd.as_ref().map_or_else(|| self.fd(), AsFd::as_fd);
+        let fd_num = raw(program_fd);
+        let kept: Vec<BorrowedFd<'_>> = inherit
+            .iter()
+            .copied()
+            .chain(std::iter::once(program_fd))
+            .collect();
+        let keep: Vec<i32> = kept.iter().map(|f| raw(*f)).collect();
         // Marking fds close-on-exec and spawning is one step for the whole process: a
         // concurrent `execute` would otherwise mark this call's script fd (or the other
         // way round) between the marking and the spawn.
@@ -281,6 +284,10 @@ impl FileHandle {
             .keep_fds(&keep)
             .threadsafe(true)
             .cloexecfrom(3);
+        // A concurrent call holding the lock before us marked every fd but its own,
+        // ours included (the dup above happened outside the lock): the fds the child
+        // must inherit are cleared explicitly, and marked again right after the spawn.
+        set_cloexec(&kept, false, path)?;
         // In another mount namespace the program is `self/fd/<n>` relative to rex's own
         // procfs (the launcher's working directory), never the target's `/proc`.
         let program = if launch.target.as_ref().is_some_and(|t| t.enters_mount()) {
@@ -318,8 +325,11 @@ impl FileHandle {
             cmd.spawn()
                 .map_err(|e| FsError::Internal(format!("execute `{path}`: {e}")))
         };
+        let restored = set_cloexec(&kept, true, path);
         drop(spawning);
+        drop(kept);
         drop(script_fd);
+        restored?;
         let mut child = spawned?;
         let cap = if opts.max_output_bytes == 0 {
             MAX_EXECUTE_OUTPUT
@@ -370,6 +380,19 @@ impl FileHandle {
         let mut b = [0u8; 2];
         matches!(rustix::io::read(&f, &mut b), Ok(2)) && &b == b"#!"
     }
+}
+
+/// Sets or clears `FD_CLOEXEC` on each of `fds`.
+fn set_cloexec(fds: &[BorrowedFd<'_>], on: bool, path: &str) -> Result<(), FsError> {
+    let flags = if on {
+        rustix::io::FdFlags::CLOEXEC
+    } else {
+        rustix::io::FdFlags::empty()
+    };
+    for fd in fds {
+        rustix::io::fcntl_setfd(fd, flags).map_err(|e| FsError::os("fcntl", path, e))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn raw(fd: rustix::fd::BorrowedFd<'_>) -> i32 {

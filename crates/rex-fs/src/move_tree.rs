@@ -22,6 +22,7 @@ use rustix::io::Errno;
 use crate::authorize;
 use crate::entry_type::EntryType;
 use crate::error::FsError;
+use crate::helpers::open_verified;
 use crate::helpers::{MAX_RM_DEPTH, MAX_RM_ENTRIES};
 use crate::list;
 use crate::reopen;
@@ -165,7 +166,7 @@ fn plan(
                 }
                 authorize::dir(gate, READ, &from)?;
                 authorize::dir(gate, CREATE, &to)?;
-                let fd = open_child(dir.as_fd(), &entry.name, &from, id)?;
+                let fd = open_verified(dir.as_fd(), &entry.name, &from, id)?;
                 Kind::Dir(plan(gate, &fd, &from, &to, dev, depth + 1, count)?)
             }
             EntryType::File => {
@@ -197,30 +198,6 @@ fn plan(
         });
     }
     Ok(nodes)
-}
-
-/// The child directory `name` of `dir`, if it is still the inode `id`.
-fn open_child(
-    dir: BorrowedFd<'_>,
-    name: &str,
-    path: &CanonicalPath,
-    id: FileId,
-) -> Result<OwnedFd, FsError> {
-    let fd = sys::open_child_dir(dir, name, path.as_str()).map_err(|e| match e {
-        FsError::Os {
-            source: Errno::NOTDIR | Errno::LOOP,
-            ..
-        } => FsError::Changed {
-            path: path.to_string(),
-        },
-        e => e,
-    })?;
-    if FileId::of(&sys::fstat(&fd, path.as_str())?) != id {
-        return Err(FsError::Changed {
-            path: path.to_string(),
-        });
-    }
-    Ok(fd)
 }
 
 fn make_temp_dir(dest_dir: BorrowedFd<'_>, dest: &CanonicalPath) -> Result<String, FsError> {
@@ -272,7 +249,7 @@ fn copy_nodes(
         let to = dst_path.join(&n.name)?;
         match &n.kind {
             Kind::Dir(children) => {
-                let sfd = open_child(src.as_fd(), &n.name, &from, n.id)?;
+                let sfd = open_verified(src.as_fd(), &n.name, &from, n.id)?;
                 sys::retry(|| {
                     rustix::fs::mkdirat(dst, n.name.as_str(), Mode::from_raw_mode(0o700))
                 })
@@ -338,12 +315,14 @@ fn remove_nodes(dir: &OwnedFd, path: &CanonicalPath, nodes: &[Node]) -> Result<(
     for n in nodes {
         let child = path.join(&n.name)?;
         let removed = match &n.kind {
-            Kind::Dir(children) => open_child(dir.as_fd(), &n.name, &child, n.id).and_then(|fd| {
-                let fd = sys::open_dir_for_reading(&fd, child.as_str())?;
-                remove_nodes(&fd, &child, children)?;
-                drop(fd);
-                remove_verified(dir, &n.name, &child, n.id, true, &n.delete)
-            }),
+            Kind::Dir(children) => {
+                open_verified(dir.as_fd(), &n.name, &child, n.id).and_then(|fd| {
+                    let fd = sys::open_dir_for_reading(&fd, child.as_str())?;
+                    remove_nodes(&fd, &child, children)?;
+                    drop(fd);
+                    remove_verified(dir, &n.name, &child, n.id, true, &n.delete)
+                })
+            }
             _ => remove_verified(dir, &n.name, &child, n.id, false, &n.delete),
         };
         match removed {

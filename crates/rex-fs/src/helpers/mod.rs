@@ -13,6 +13,8 @@ mod mv;
 mod rm;
 mod text_cmds;
 mod touch;
+
+pub(crate) use rm::open_verified;
 mod write;
 
 pub use cat::cat;

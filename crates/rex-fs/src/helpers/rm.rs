@@ -158,7 +158,7 @@ fn plan(
 
 /// The child directory `name` of `dir`, opened without following links, if it is still
 /// the inode `id`.
-fn open_verified(
+pub(crate) fn open_verified(
     dir: impl AsFd,
     name: &str,
     path: &CanonicalPath,
