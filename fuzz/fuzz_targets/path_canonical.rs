@@ -31,7 +31,10 @@ fn fixture() -> &'static str {
         ok(std::os::unix::fs::symlink("nowhere", r("a/dangling")));
         ok(std::os::unix::fs::symlink("loop2", r("a/loop1")));
         ok(std::os::unix::fs::symlink("loop1", r("a/loop2")));
-        let s = root.to_str().unwrap_or_else(|| panic!("non-UTF-8 temp dir")).to_owned();
+        let s = root
+            .to_str()
+            .unwrap_or_else(|| panic!("non-UTF-8 temp dir"))
+            .to_owned();
         (dir, s)
     });
     root
@@ -42,7 +45,10 @@ fn check_canonical(text: &str) {
         // Refused: it must really be non-canonical.
         let canonical = text.starts_with('/')
             && !text.contains('\0')
-            && (text == "/" || text[1..].split('/').all(|c| !c.is_empty() && c != "." && c != ".."));
+            && (text == "/"
+                || text[1..]
+                    .split('/')
+                    .all(|c| !c.is_empty() && c != "." && c != ".."));
         assert!(!canonical, "canonical path `{text}` refused");
         return;
     };
@@ -50,7 +56,9 @@ fn check_canonical(text: &str) {
     match p.parent() {
         None => assert!(p.is_root()),
         Some(parent) => {
-            let name = p.file_name().unwrap_or_else(|| panic!("`{text}` has no name"));
+            let name = p
+                .file_name()
+                .unwrap_or_else(|| panic!("`{text}` has no name"));
             let joined = parent
                 .join(name)
                 .unwrap_or_else(|e| panic!("`{text}`: join back failed: {e}"));
@@ -60,9 +68,16 @@ fn check_canonical(text: &str) {
         }
     }
     let ancestors: Vec<CanonicalPath> = p.ancestors().collect();
-    assert!(ancestors.len() <= text.len() + 1, "`{text}`: too many ancestors");
+    assert!(
+        ancestors.len() <= text.len() + 1,
+        "`{text}`: too many ancestors"
+    );
     for a in &ancestors {
-        assert!(p.starts_with(a), "`{text}` does not start with its ancestor `{}`", a.as_str());
+        assert!(
+            p.starts_with(a),
+            "`{text}` does not start with its ancestor `{}`",
+            a.as_str()
+        );
     }
 }
 
@@ -77,7 +92,10 @@ fn check_walk(rel: &str) {
             continue;
         };
         let got = found.path().as_str();
-        assert!(CanonicalPath::new(got).is_ok(), "`{path}` gave non-canonical `{got}`");
+        assert!(
+            CanonicalPath::new(got).is_ok(),
+            "`{path}` gave non-canonical `{got}`"
+        );
         // Outside the fixture (enough `..` to climb out) only compare on plain trees.
         if !got.starts_with(root) {
             continue;

@@ -28,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Every action on a file and a directory: allowed or denied, never a panic.
-    let (Ok(file), Ok(dir)) = (CanonicalPath::new("/tmp/fuzz/x"), CanonicalPath::new("/tmp")) else {
+    let (Ok(file), Ok(dir)) = (
+        CanonicalPath::new("/tmp/fuzz/x"),
+        CanonicalPath::new("/tmp"),
+    ) else {
         return;
     };
     for resource in [Resource::file(&file), Resource::dir(&dir)] {

@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let again = ScriptArgs::parse("fuzz.json", text);
-    assert_eq!(again.as_ref().ok(), Some(&args), "parsing is not deterministic");
+    assert_eq!(
+        again.as_ref().ok(),
+        Some(&args),
+        "parsing is not deterministic"
+    );
     if args.validate_depth().is_ok() {
         for (name, value) in args.to_dynamics() {
             assert!(!value.type_name().is_empty(), "{name}");

@@ -34,5 +34,9 @@ fuzz_target!(|data: &[u8]| {
     let outcome = run(Arc::clone(&gate), request);
     let _ = outcome.document.to_json();
     // Deny-all: nothing was ever allowed.
-    assert_eq!(gate.counts().allowed, 0, "a deny-all gate allowed a request");
+    assert_eq!(
+        gate.counts().allowed,
+        0,
+        "a deny-all gate allowed a request"
+    );
 });

@@ -11,7 +11,8 @@ fn check(t: &HttpTarget, input: &str) {
     let s = t.as_str();
     assert!(matches!(t.scheme(), "http" | "https"), "`{input}` -> `{s}`");
     assert!(!s.contains('#'), "`{input}` -> `{s}` keeps a fragment");
-    let again = HttpTarget::parse(s).unwrap_or_else(|e| panic!("`{input}` -> `{s}` no longer parses: {e}"));
+    let again =
+        HttpTarget::parse(s).unwrap_or_else(|e| panic!("`{input}` -> `{s}` no longer parses: {e}"));
     assert_eq!(&again, t, "`{input}` -> `{s}` is not stable");
     assert_eq!(again.resource(), t.resource());
     assert_eq!(again.port(), t.port());
