@@ -261,7 +261,7 @@ impl Compiled {
             action_uids,
             action_entities,
             types,
-            index: ScopeIndex::new(policies.set()),
+            index: ScopeIndex::new(policies),
         })
     }
 
@@ -697,7 +697,17 @@ impl Gate {
             Some(self.schema),
         )
         .map_err(|e| vec![format!("invalid request: {e}")])?;
-        let slice = self.compiled.index.slice(&resource_uid, &ancestors);
+        let ancestors: Vec<(&str, &str)> =
+            ancestors.iter().map(|d| (DIR_TYPE, d.as_str())).collect();
+        let slice = self
+            .compiled
+            .index
+            .slice(
+                &self.policies,
+                (resource.type_name(), resource.id()),
+                &ancestors,
+            )
+            .map_err(|e| vec![e])?;
         let response = self.authorizer.is_authorized(&request, &slice, &entities);
         let errors: Vec<String> = response
             .diagnostics()
@@ -723,7 +733,7 @@ impl Gate {
         &self,
         resource: &Resource,
         context_entities: &[ContextEntity],
-    ) -> Result<(EntityUid, Vec<EntityUid>, Entities), String> {
+    ) -> Result<(EntityUid, Vec<CanonicalPath>, Entities), String> {
         let uid = EntityUid::from_type_name_and_id(
             self.compiled.type_name(resource.type_name())?,
             EntityId::new(resource.id()),
@@ -747,7 +757,7 @@ impl Gate {
                     RestrictedExpression::new_string(d.as_str().to_owned()),
                 )]);
                 let d_uid = dir_uid(&dir_type, &d);
-                ancestors.push(d_uid.clone());
+                ancestors.push(d.clone());
                 all.push(Entity::new(d_uid, attrs, dp).map_err(|e| e.to_string())?);
                 dir = up;
             }

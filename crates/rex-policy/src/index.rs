@@ -1,77 +1,89 @@
-//! Policy slicing: only the policies whose scope can match a request are evaluated.
+//! Policy slicing: only the policies that can match a request are evaluated, and only
+//! those are ever parsed (see [`crate::Policies`]).
 //!
-//! Each policy goes into one bucket by its resource constraint: `resource == U` and
-//! `resource in U` into the bucket of `U`; no constraint or `resource is T` into the
-//! general bucket. A request about resource `R` can only be matched by policies in the
-//! general bucket or in the bucket of `R` or of one of its ancestors (its `in` chain): a
-//! policy in any other bucket fails its scope, so it can neither apply nor raise an
-//! evaluation error (Cedar evaluates conditions only after the scope matched). Evaluating
-//! the slice therefore gives the same decision, determining policies and errors as
-//! evaluating the whole set; the differential test in `tests/differential.rs` checks it.
+//! Each policy goes into one bucket by the one resource it can match
+//! ([`Policies::index_key`]): `resource == U`, `resource in U` and `resource is T in U`
+//! into the bucket of `U`, and so does a policy whose only condition is
+//! `when { resource == U }`; every other policy into the general bucket. A request about
+//! resource `R` can only be matched by policies in the general bucket or in the bucket of
+//! `R` or of one of its ancestors (its `in` chain): a policy in any other bucket fails its
+//! scope, or its one condition is false, so it can neither apply nor raise an evaluation
+//! error (Cedar evaluates conditions only after the scope matched, and `resource == U`
+//! cannot fail). Evaluating the slice therefore gives the same decision, determining
+//! policies and errors as evaluating the whole set; the differential test in
+//! `tests/differential.rs` checks it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use cedar_policy::{EntityUid, Policy, PolicySet, ResourceConstraint};
+use cedar_policy::PolicySet;
+
+use crate::policies::Policies;
 
 /// Most cached slices kept; the cache is cleared when full.
 const MAX_SLICES: usize = 4096;
 
 #[derive(Debug)]
 pub(crate) struct ScopeIndex {
-    policies: Vec<Policy>,
     general: Vec<usize>,
-    /// Resource uid text -> bucket id (index into `members`).
-    buckets: HashMap<String, u32>,
+    /// (entity type, id) -> bucket id (index into `members`).
+    buckets: HashMap<(String, String), u32>,
     members: Vec<Vec<usize>>,
     slices: Mutex<HashMap<Vec<u32>, Arc<PolicySet>>>,
-    whole: Arc<PolicySet>,
 }
 
 impl ScopeIndex {
-    pub(crate) fn new(set: &PolicySet) -> Self {
-        let mut policies = Vec::new();
+    pub(crate) fn new(policies: &Policies) -> Self {
         let mut general = Vec::new();
-        let mut buckets: HashMap<String, u32> = HashMap::new();
+        let mut buckets: HashMap<(String, String), u32> = HashMap::new();
         let mut members: Vec<Vec<usize>> = Vec::new();
-        for (i, policy) in set.policies().enumerate() {
-            policies.push(policy.clone());
-            match policy.resource_constraint() {
-                ResourceConstraint::Eq(uid) | ResourceConstraint::In(uid) => {
-                    let id = *buckets.entry(uid.to_string()).or_insert_with(|| {
-                        members.push(Vec::new());
-                        u32::try_from(members.len() - 1).unwrap_or(u32::MAX)
-                    });
-                    if let Some(list) = members.get_mut(id as usize) {
+        for i in 0..policies.len() {
+            match policies.index_key(i) {
+                Some((ty, id)) => {
+                    let b = *buckets
+                        .entry((ty.to_owned(), id.to_owned()))
+                        .or_insert_with(|| {
+                            members.push(Vec::new());
+                            u32::try_from(members.len() - 1).unwrap_or(u32::MAX)
+                        });
+                    if let Some(list) = members.get_mut(b as usize) {
                         list.push(i);
                     }
                 }
-                _ => general.push(i),
+                None => general.push(i),
             }
         }
         Self {
-            policies,
             general,
             buckets,
             members,
             slices: Mutex::new(HashMap::new()),
-            whole: Arc::new(set.clone()),
         }
     }
 
-    /// The policies that can match a request about `resource` whose ancestors are `ancestors`.
-    pub(crate) fn slice(&self, resource: &EntityUid, ancestors: &[EntityUid]) -> Arc<PolicySet> {
-        let mut key: Vec<u32> = std::iter::once(resource)
+    /// The policies that can match a request about the entity `resource` (type, id)
+    /// whose ancestor directories are `ancestors` (type, id). An error when one of them
+    /// does not parse: the caller must deny.
+    pub(crate) fn slice(
+        &self,
+        policies: &Policies,
+        resource: (&str, &str),
+        ancestors: &[(&str, &str)],
+    ) -> Result<Arc<PolicySet>, String> {
+        let mut key: Vec<u32> = std::iter::once(&resource)
             .chain(ancestors)
-            .filter_map(|uid| self.buckets.get(&uid.to_string()).copied())
+            .filter_map(|(t, id)| {
+                self.buckets
+                    .get(&((*t).to_owned(), (*id).to_owned()))
+                    .copied()
+            })
             .collect();
         key.sort_unstable();
         key.dedup();
-        let Ok(mut slices) = self.slices.lock() else {
-            return Arc::clone(&self.whole);
-        };
-        if let Some(set) = slices.get(&key) {
-            return Arc::clone(set);
+        if let Ok(slices) = self.slices.lock()
+            && let Some(set) = slices.get(&key)
+        {
+            return Ok(Arc::clone(set));
         }
         let mut members: Vec<usize> = self.general.clone();
         for id in &key {
@@ -80,18 +92,17 @@ impl ScopeIndex {
             }
         }
         members.sort_unstable();
-        let set = match PolicySet::from_policies(
-            members
-                .iter()
-                .filter_map(|i| self.policies.get(*i).cloned()),
-        ) {
-            Ok(s) => Arc::new(s),
-            Err(_) => Arc::clone(&self.whole),
-        };
-        if slices.len() >= MAX_SLICES {
-            slices.clear();
+        let mut parsed = Vec::with_capacity(members.len());
+        for i in members {
+            parsed.push(policies.policy(i)?.clone());
         }
-        slices.insert(key, Arc::clone(&set));
-        set
+        let set = Arc::new(PolicySet::from_policies(parsed).map_err(|e| e.to_string())?);
+        if let Ok(mut slices) = self.slices.lock() {
+            if slices.len() >= MAX_SLICES {
+                slices.clear();
+            }
+            slices.insert(key, Arc::clone(&set));
+        }
+        Ok(set)
     }
 }

@@ -23,12 +23,13 @@ mod policies;
 mod principal;
 mod resource;
 pub mod schema;
+mod statements;
 
 pub use action::Action;
 pub use denied::{Denied, DenyReason, PolicyRef};
 pub use error::{GateError, PathError, PolicyError, SourceDiagnostic};
 pub use gate::{DecisionCounts, Gate, GateBuilder, Mode, Permit, RecordedRequest, Verdict};
 pub use path::CanonicalPath;
-pub use policies::{Policies, PolicyOrigin};
+pub use policies::{Policies, PolicyOrigin, PolicyView};
 pub use principal::effective_user_name;
 pub use resource::{AttrValue, ContextEntity, DIR_TYPE, FILE_TYPE, Resource, TYPES};

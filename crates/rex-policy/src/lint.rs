@@ -10,7 +10,7 @@ use crate::policies::Policies;
 /// (write, create, delete, chmod, kill, start, POST, ...), and the validator's own warnings.
 pub fn lint(policies: &Policies) -> Vec<SourceDiagnostic> {
     let mut out: Vec<SourceDiagnostic> = policies.warnings().to_vec();
-    for policy in policies.set().policies() {
+    for policy in policies.views() {
         if policy.effect() != Effect::Permit
             || !matches!(policy.resource_constraint(), ResourceConstraint::Any)
         {
@@ -26,13 +26,14 @@ pub fn lint(policies: &Policies) -> Vec<SourceDiagnostic> {
         if mutating.is_empty() {
             continue;
         }
-        let id = policy.id().to_string();
+        let id = policy.id().to_owned();
         let Some(origin) = policies.origin(&id) else {
             continue;
         };
         let has_when = policy
-            .to_cedar()
-            .is_some_and(|t| t.contains("when") || t.contains("unless"));
+            .conditions_json()
+            .as_array()
+            .is_some_and(|c| !c.is_empty());
         out.push(policies.diagnostic_at(
             origin,
             format!(

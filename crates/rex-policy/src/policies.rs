@@ -1,13 +1,21 @@
 //! Loading policy files: parse, validate strictly against the rex schema, remember where
 //! each policy came from.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 
-use cedar_policy::{Effect, Policy, PolicyId, PolicySet, ValidationMode, Validator};
+use cedar_policy::{
+    ActionConstraint, Effect, EntityId, EntityUid, Policy, PolicyId, PolicySet, ResourceConstraint,
+    ValidationMode, Validator,
+};
+use serde_json::Value;
 
 use crate::error::{PolicyError, SourceDiagnostic};
 use crate::schema::schema;
+use crate::statements;
 
 /// Where a policy was written, for explanations and the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,23 +35,73 @@ pub struct PolicyOrigin {
 /// A validated policy set. Every policy in it type-checks against the rex schema in
 /// Cedar's strict mode, so a typo in an action or entity type can never silently deny.
 ///
-/// Holding `Policies` authorizes nothing; a [`crate::Gate`] decides with them.
+/// Loading is lazy where that is provably equivalent: the text is split into statements
+/// and grouped by shape ([`crate::statements`]); one policy of each shape is parsed and
+/// validated at load, which decides parsing and validation for every policy of that shape,
+/// and the others are parsed by Cedar when a request first needs them. A file with an
+/// error of any kind is parsed and validated whole, policy by policy, so every problem is
+/// reported with its location.
+///
+/// Holding `Policies` authorizes nothing; a [`crate::Gate`] decides with them. Clones
+/// share one loaded set.
 #[derive(Debug, Clone)]
 pub struct Policies {
-    set: PolicySet,
-    origins: HashMap<String, PolicyOrigin>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: Vec<Entry>,
+    templates: Vec<Template>,
+    /// Built when first asked for (explanations, denials): locating 10,000 policies in
+    /// their text is work a run that is never denied does not need.
+    origins: OnceLock<HashMap<String, PolicyOrigin>>,
     warnings: Vec<SourceDiagnostic>,
-    sources: HashMap<String, String>,
+    sources: Vec<(String, String)>,
+    /// The prefix of the slot markers in the templates' entity ids (`{marker}{k}`).
+    marker: String,
+    set: OnceLock<PolicySet>,
+}
+
+/// One policy of the set.
+#[derive(Debug)]
+struct Entry {
+    id: String,
+    /// Index into `sources`, and the statement's byte range there.
+    source: usize,
+    span: Range<usize>,
+    template: usize,
+    /// Byte ranges in the source of the contents of this policy's slots.
+    slots: Vec<Range<usize>>,
+    policy: OnceLock<Result<Policy, String>>,
+}
+
+/// The parsed policy of one shape: entity ids are markers standing for each policy's
+/// slots (or, for a shape of one policy, that policy itself).
+#[derive(Debug)]
+struct Template {
+    policy: Policy,
+    marked: bool,
+    json: OnceLock<Option<Value>>,
+    /// The entity type of the one resource the policies of this shape can match, and
+    /// where its id is (see [`Policies::index_key`]).
+    key: Option<(String, KeyId)>,
+}
+
+/// Where the id of a policy's [`Template::key`] is.
+#[derive(Debug)]
+enum KeyId {
+    /// In the policy's slot `k`.
+    Slot(usize),
+    /// The same for every policy of the shape.
+    Literal(String),
 }
 
 impl Policies {
     /// No policies: every request is denied.
     pub fn empty() -> Self {
         Self {
-            set: PolicySet::new(),
-            origins: HashMap::new(),
-            warnings: Vec::new(),
-            sources: HashMap::new(),
+            inner: Arc::new(Inner::default()),
         }
     }
 
@@ -63,171 +121,135 @@ impl Policies {
             })?;
             sources.push((path.to_owned(), text));
         }
-        Self::from_sources(&sources)
+        Self::from_owned_sources(sources)
     }
 
     /// Validates policy text; `name` is used in diagnostics in place of a file name.
     pub fn from_text(name: &str, text: &str) -> Result<Self, PolicyError> {
-        Self::from_sources(&[(name.to_owned(), text.to_owned())])
+        Self::from_owned_sources(vec![(name.to_owned(), text.to_owned())])
     }
 
     /// Validates `(name, text)` pairs as one set. Every parse error of every file is
     /// reported, then every validation error.
     pub fn from_sources(sources: &[(String, String)]) -> Result<Self, PolicyError> {
+        Self::from_owned_sources(sources.to_vec())
+    }
+
+    fn from_owned_sources(sources: Vec<(String, String)>) -> Result<Self, PolicyError> {
         let schema = schema().map_err(PolicyError::Schema)?;
         let validator = Validator::new(schema.clone());
-        let mut merged = PolicySet::new();
-        let mut origins = HashMap::new();
-        let mut parse_errors = Vec::new();
-        let mut invalid = Vec::new();
-        let mut warnings = Vec::new();
-        let mut counter = 0usize;
+        match load_by_shape(&sources, &validator)? {
+            Some(inner) => Ok(Self {
+                inner: Arc::new(Inner { sources, ..inner }),
+            }),
+            None => load_whole(sources, &validator).map(|inner| Self {
+                inner: Arc::new(inner),
+            }),
+        }
+    }
 
-        for (file, text) in sources {
-            let parsed = match PolicySet::from_str(text) {
-                Ok(set) => set,
-                Err(errors) => {
-                    parse_errors.extend(errors.iter().map(|e| locate(file, text, e)));
-                    continue;
-                }
-            };
-            if parsed.templates().next().is_some() {
-                parse_errors.push(SourceDiagnostic {
-                    file: file.clone(),
-                    line: 1,
-                    column: 1,
-                    message: "policy templates (`?principal`, `?resource`) are not supported"
-                        .to_owned(),
-                    help: Some("write the principal or resource literally".to_owned()),
-                    source_line: text.lines().next().unwrap_or_default().to_owned(),
-                    width: 1,
-                });
-                continue;
-            }
-            let mut file_set = PolicySet::new();
-            let mut cursor = 0usize;
-            let lines = LineIndex::new(text);
-            let mut shapes = Shapes::default();
-            for policy in parsed.policies() {
-                // `annotations()` rather than `annotation("id")`, which parses its key
-                // with Cedar's grammar on every call (a quarter of the load time).
-                let annotated = policy
-                    .annotations()
-                    .find_map(|(k, v)| (k == "id").then_some(v));
-                let id = match annotated {
-                    Some(id) => id.to_owned(),
-                    None => format!("policy{counter}"),
-                };
-                counter += 1;
-                let src = policy.to_cedar();
-                shapes.add(&id, src.as_deref().and_then(shape));
-                let offset = src
-                    .and_then(|src| {
-                        text.get(cursor..)
-                            .and_then(|rest| rest.find(&src))
-                            .map(|i| (i + cursor, src.len()))
-                    })
-                    .map(|(start, len)| {
-                        cursor = start + len;
-                        start
-                    })
-                    .unwrap_or(0);
-                let (line, column) = lines.line_col(text, offset);
-                let renamed: Policy = policy.new_id(PolicyId::new(&id));
-                if origins.contains_key(&id) {
-                    return Err(PolicyError::DuplicateId(id));
-                }
-                origins.insert(
-                    id.clone(),
-                    PolicyOrigin {
-                        id: id.clone(),
-                        file: file.clone(),
-                        line,
-                        column,
-                        effect: policy.effect(),
-                    },
-                );
-                file_set
-                    .add(renamed)
-                    .map_err(|_| PolicyError::DuplicateId(id.clone()))?;
-            }
-            // Validate one policy of each shape; only the shapes where it found something
-            // are validated policy by policy, for the exact diagnostics of each.
-            let reps = PolicySet::from_policies(
-                file_set
-                    .policies()
-                    .filter(|p| shapes.is_representative(p.id().as_ref()))
-                    .cloned(),
-            )
-            .map_err(|e| PolicyError::DuplicateId(e.to_string()))?;
-            let first = validator.validate(&reps, ValidationMode::Strict);
-            let mut flagged: HashSet<usize> = HashSet::new();
-            let mut everything = false;
-            for id in first
-                .validation_errors()
-                .map(|e| e.policy_id())
-                .chain(first.validation_warnings().map(|w| w.policy_id()))
-            {
-                match shapes.group_of(id.as_ref()) {
-                    Some(g) => {
-                        flagged.insert(g);
-                    }
-                    None => everything = true,
-                }
-            }
-            if everything || !flagged.is_empty() {
-                let again = if everything {
-                    file_set.clone()
-                } else {
-                    PolicySet::from_policies(
-                        file_set
-                            .policies()
-                            .filter(|p| {
-                                shapes
-                                    .group_of(p.id().as_ref())
-                                    .is_some_and(|g| flagged.contains(&g))
-                            })
-                            .cloned(),
-                    )
-                    .map_err(|e| PolicyError::DuplicateId(e.to_string()))?
-                };
-                let result = validator.validate(&again, ValidationMode::Strict);
-                invalid.extend(result.validation_errors().map(|e| locate(file, text, e)));
-                warnings.extend(result.validation_warnings().map(|w| locate(file, text, w)));
-            }
-            for policy in file_set.policies() {
-                merged
-                    .add(policy.clone())
-                    .map_err(|_| PolicyError::DuplicateId(policy.id().to_string()))?;
-            }
-        }
-        if !parse_errors.is_empty() {
-            return Err(PolicyError::Parse(parse_errors));
-        }
-        if !invalid.is_empty() {
-            return Err(PolicyError::Invalid(invalid));
-        }
-        Ok(Self {
-            set: merged,
-            origins,
-            warnings,
-            sources: sources.iter().cloned().collect(),
+    /// The Cedar policy set, every policy parsed (on first call). For tools that look at
+    /// every policy; the gate parses only the policies a request can match.
+    pub fn set(&self) -> &PolicySet {
+        self.inner.set.get_or_init(|| {
+            let parsed = (0..self.inner.entries.len()).filter_map(|i| self.policy(i).ok().cloned());
+            PolicySet::from_policies(parsed).unwrap_or_else(|_| PolicySet::new())
         })
     }
 
-    /// The Cedar policy set.
-    pub fn set(&self) -> &PolicySet {
-        &self.set
+    /// Policy `i` (in load order), parsed on first use. An error means the text did not
+    /// parse although a policy of the same shape did; a caller deciding with it must fail
+    /// closed.
+    pub(crate) fn policy(&self, i: usize) -> Result<&Policy, String> {
+        let entry = self
+            .inner
+            .entries
+            .get(i)
+            .ok_or_else(|| format!("no policy number {i}"))?;
+        entry
+            .policy
+            .get_or_init(|| {
+                let text = self
+                    .inner
+                    .sources
+                    .get(entry.source)
+                    .and_then(|(_, t)| t.get(entry.span.clone()))
+                    .unwrap_or_default();
+                Policy::parse(Some(PolicyId::new(&entry.id)), text)
+                    .map_err(|e| format!("policy `{}` does not parse: {e}", entry.id))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The resource (entity type, id) policy `i` can only match: the entity of its scope
+    /// (`resource == E`, `resource in E`, `resource is T in E`) or of its only condition
+    /// `when { resource == E }`. `None`: it may match any resource.
+    pub(crate) fn index_key(&self, i: usize) -> Option<(&str, &str)> {
+        let entry = self.inner.entries.get(i)?;
+        let (ty, id) = self.inner.templates.get(entry.template)?.key.as_ref()?;
+        let id = match id {
+            KeyId::Literal(id) => id.as_str(),
+            KeyId::Slot(k) => {
+                let range = entry.slots.get(*k)?;
+                self.inner.sources.get(entry.source)?.1.get(range.clone())?
+            }
+        };
+        Some((ty.as_str(), id))
+    }
+
+    /// Every policy, in load order, without parsing it (see [`PolicyView`]).
+    pub fn views(&self) -> impl Iterator<Item = PolicyView<'_>> {
+        (0..self.inner.entries.len()).map(|i| PolicyView {
+            policies: self,
+            index: i,
+        })
     }
 
     /// Where policy `id` was written.
     pub fn origin(&self, id: &str) -> Option<&PolicyOrigin> {
-        self.origins.get(id)
+        self.inner
+            .origins
+            .get_or_init(|| {
+                let lines: Vec<LineIndex> = self
+                    .inner
+                    .sources
+                    .iter()
+                    .map(|(_, text)| LineIndex::new(text))
+                    .collect();
+                let mut origins = HashMap::with_capacity(self.inner.entries.len());
+                for entry in &self.inner.entries {
+                    let (Some((file, text)), Some(index)) = (
+                        self.inner.sources.get(entry.source),
+                        lines.get(entry.source),
+                    ) else {
+                        continue;
+                    };
+                    let (line, column) = index.line_col(text, entry.span.start);
+                    let effect = self
+                        .inner
+                        .templates
+                        .get(entry.template)
+                        .map_or(Effect::Forbid, |t| t.policy.effect());
+                    origins.insert(
+                        entry.id.clone(),
+                        PolicyOrigin {
+                            id: entry.id.clone(),
+                            file: file.clone(),
+                            line,
+                            column,
+                            effect,
+                        },
+                    );
+                }
+                origins
+            })
+            .get(id)
     }
 
     /// Validator warnings (the set still loaded).
     pub fn warnings(&self) -> &[SourceDiagnostic] {
-        &self.warnings
+        &self.inner.warnings
     }
 
     /// A diagnostic pointing at the start of the policy at `origin`.
@@ -238,9 +260,11 @@ impl Policies {
         help: Option<String>,
     ) -> SourceDiagnostic {
         let source_line = self
+            .inner
             .sources
-            .get(&origin.file)
-            .and_then(|t| t.lines().nth(origin.line.saturating_sub(1)))
+            .iter()
+            .find(|(f, _)| *f == origin.file)
+            .and_then(|(_, t)| t.lines().nth(origin.line.saturating_sub(1)))
             .unwrap_or_default()
             .to_owned();
         let width = source_line
@@ -261,160 +285,441 @@ impl Policies {
 
     /// Number of policies.
     pub fn len(&self) -> usize {
-        self.origins.len()
+        self.inner.entries.len()
     }
 
     /// Whether there are no policies (everything is denied).
     pub fn is_empty(&self) -> bool {
-        self.origins.is_empty()
+        self.inner.entries.is_empty()
     }
-}
 
-/// Policies grouped by shape (see [`shape`]): strict validation of one policy of a shape
-/// decides it for every policy of that shape.
-#[derive(Default)]
-struct Shapes {
-    groups: HashMap<String, usize>,
-    /// Policy id -> (group, whether it is the group's representative).
-    of: HashMap<String, (usize, bool)>,
-    count: usize,
-}
-
-impl Shapes {
-    /// Adds policy `id` with its shape (`None`: a group of its own).
-    fn add(&mut self, id: &str, shape: Option<String>) {
-        let (group, first) = match shape {
-            Some(key) => match self.groups.get(&key) {
-                Some(g) => (*g, false),
-                None => {
-                    self.groups.insert(key, self.count);
-                    (self.count, true)
-                }
-            },
-            None => (self.count, true),
+    /// A slot marker of this set's templates resolved for policy `i`: the policy's own
+    /// text in that slot; any other string unchanged.
+    fn resolve<'a>(&'a self, i: usize, s: &'a str) -> &'a str {
+        let Some(entry) = self.inner.entries.get(i) else {
+            return s;
         };
-        if first {
-            self.count += 1;
+        let marked = self
+            .inner
+            .templates
+            .get(entry.template)
+            .is_some_and(|t| t.marked);
+        if !marked {
+            return s;
         }
-        self.of.insert(id.to_owned(), (group, first));
+        let slot = s
+            .strip_prefix(self.inner.marker.as_str())
+            .and_then(|k| k.parse::<usize>().ok())
+            .and_then(|k| entry.slots.get(k));
+        match slot {
+            Some(range) => self
+                .inner
+                .sources
+                .get(entry.source)
+                .and_then(|(_, t)| t.get(range.clone()))
+                .unwrap_or(s),
+            None => s,
+        }
     }
 
-    fn is_representative(&self, id: &str) -> bool {
-        self.of.get(id).is_none_or(|(_, first)| *first)
-    }
-
-    fn group_of(&self, id: &str) -> Option<usize> {
-        self.of.get(id).map(|(g, _)| *g)
+    fn template(&self, i: usize) -> Option<&Template> {
+        let entry = self.inner.entries.get(i)?;
+        self.inner.templates.get(entry.template)
     }
 }
 
-/// The policy text with what strict validation does not look at blanked out: the ids of
-/// entity literals other than actions (`file_system::File::"/x"` becomes
-/// `file_system::File::""`), annotation values, comments. Cedar's validator checks entity
-/// *types*, action ids, and the types of expressions; it checks entity ids only for
-/// enumerated entity types (the rex schema has none; if it had, no shapes are made) and
-/// warns about confusable non-ASCII strings (a blanked string must be plain ASCII, without
-/// escapes, or there is no shape). Two policies with one shape therefore get the same
-/// validation result. `None` when the text cannot be shaped safely.
-fn shape(text: &str) -> Option<String> {
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    enum Tok<'a> {
-        Ident(&'a str),
-        ColonColon,
-        At,
-        LParen,
-        Other,
+/// One policy as the sandbox planner and other readers of scopes see it, read from the
+/// parsed policy of its shape with its own entity ids put back, so nothing is parsed per
+/// policy. It authorizes nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyView<'a> {
+    policies: &'a Policies,
+    index: usize,
+}
+
+impl<'a> PolicyView<'a> {
+    /// The policy id.
+    pub fn id(&self) -> &'a str {
+        self.policies
+            .inner
+            .entries
+            .get(self.index)
+            .map_or("", |e| e.id.as_str())
     }
-    static NO_ENUMS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if !*NO_ENUMS.get_or_init(|| !crate::schema::SCHEMA_TEXT.contains("enum")) {
+
+    /// `permit` or `forbid`.
+    pub fn effect(&self) -> Effect {
+        self.policies
+            .template(self.index)
+            .map_or(Effect::Forbid, |t| t.policy.effect())
+    }
+
+    /// The action constraint (action ids are never slots, so it is the shape's).
+    pub fn action_constraint(&self) -> ActionConstraint {
+        self.policies
+            .template(self.index)
+            .map_or(ActionConstraint::Any, |t| t.policy.action_constraint())
+    }
+
+    /// The resource constraint, with this policy's own entity id.
+    pub fn resource_constraint(&self) -> ResourceConstraint {
+        let Some(t) = self.policies.template(self.index) else {
+            return ResourceConstraint::Any;
+        };
+        let own = |uid: &EntityUid| {
+            EntityUid::from_type_name_and_id(
+                uid.type_name().clone(),
+                EntityId::new(self.policies.resolve(self.index, uid.id().unescaped())),
+            )
+        };
+        match t.policy.resource_constraint() {
+            ResourceConstraint::Eq(uid) => ResourceConstraint::Eq(own(&uid)),
+            ResourceConstraint::In(uid) => ResourceConstraint::In(own(&uid)),
+            ResourceConstraint::IsIn(ty, uid) => ResourceConstraint::IsIn(ty, own(&uid)),
+            other => other,
+        }
+    }
+
+    /// The entity (type, id) this policy can only match, when its scope or its only
+    /// `when` condition pins the resource (see the gate's index).
+    pub fn resource_entity(&self) -> Option<(&'a str, &'a str)> {
+        self.policies.index_key(self.index)
+    }
+
+    /// The `conditions` of Cedar's JSON form of the policy, with this policy's own
+    /// entity ids. Borrowed when they hold none of its slots.
+    pub fn conditions_json(&self) -> Cow<'a, Value> {
+        static NONE: Value = Value::Null;
+        let Some(t) = self.policies.template(self.index) else {
+            return Cow::Borrowed(&NONE);
+        };
+        let Some(conditions) = t.json().and_then(|j| j.get("conditions")) else {
+            return Cow::Borrowed(&NONE);
+        };
+        if !t.marked || !mentions_marker(conditions, &self.policies.inner.marker) {
+            return Cow::Borrowed(conditions);
+        }
+        let mut own = conditions.clone();
+        substitute(&mut own, &|s| {
+            let resolved = self.policies.resolve(self.index, s);
+            (resolved != s).then(|| resolved.to_owned())
+        });
+        Cow::Owned(own)
+    }
+}
+
+fn mentions_marker(v: &Value, marker: &str) -> bool {
+    match v {
+        Value::String(s) => s.starts_with(marker),
+        Value::Array(items) => items.iter().any(|x| mentions_marker(x, marker)),
+        Value::Object(map) => map.values().any(|x| mentions_marker(x, marker)),
+        _ => false,
+    }
+}
+
+fn substitute(v: &mut Value, resolve: &dyn Fn(&str) -> Option<String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(own) = resolve(s) {
+                *s = own;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| substitute(x, resolve)),
+        Value::Object(map) => map.values_mut().for_each(|x| substitute(x, resolve)),
+        _ => {}
+    }
+}
+
+/// The fast load (see [`Policies`]). `Ok(None)` when a file cannot be split, a shape does
+/// not parse, or validation finds anything at all: the caller then loads the whole text,
+/// which reports every problem exactly. Duplicate ids are reported here. The returned
+/// `Inner` has no `sources` yet (the caller moves them in).
+fn load_by_shape(
+    sources: &[(String, String)],
+    validator: &Validator,
+) -> Result<Option<Inner>, PolicyError> {
+    let mut split = Vec::with_capacity(sources.len());
+    for (_, text) in sources {
+        match statements::split(text) {
+            Some(s) => split.push(s),
+            None => return Ok(None),
+        }
+    }
+    let marker = {
+        let mut n = 0u32;
+        loop {
+            let m = format!("rex-slot-{n}-");
+            if sources.iter().all(|(_, t)| !t.contains(&m)) {
+                break m;
+            }
+            n += 1;
+        }
+    };
+    // Group by shape; the first statement of a group is its representative.
+    let total: usize = split.iter().map(Vec::len).sum();
+    let mut groups: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    let mut reps: Vec<(usize, usize)> = Vec::new();
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut group_of = Vec::with_capacity(total);
+    for (f, statements) in split.iter().enumerate() {
+        for (s, st) in statements.iter().enumerate() {
+            let mut new_group = || {
+                reps.push((f, s));
+                sizes.push(0);
+                reps.len() - 1
+            };
+            let g = match st.shape.as_deref() {
+                Some(shape) => *groups.entry(shape).or_insert_with(new_group),
+                None => new_group(),
+            };
+            if let Some(n) = sizes.get_mut(g) {
+                *n += 1;
+            }
+            group_of.push(g);
+        }
+    }
+    let mut templates = Vec::with_capacity(reps.len());
+    for (g, &(f, s)) in reps.iter().enumerate() {
+        let (Some((_, text)), Some(st)) = (sources.get(f), split.get(f).and_then(|v| v.get(s)))
+        else {
+            return Ok(None);
+        };
+        let marked = sizes.get(g).is_some_and(|n| *n > 1) && !st.slots.is_empty();
+        let src = if marked {
+            match statements::marked(text, st, &marker) {
+                Some(m) => m,
+                None => return Ok(None),
+            }
+        } else {
+            text.get(st.span.clone()).unwrap_or_default().to_owned()
+        };
+        let Ok(policy) = Policy::parse(Some(PolicyId::new(format!("{marker}shape{g}"))), src)
+        else {
+            return Ok(None);
+        };
+        templates.push(Template::new(policy, marked, &marker));
+    }
+    let shapes = PolicySet::from_policies(templates.iter().map(|t| t.policy.clone()));
+    let Ok(shapes) = shapes else {
+        return Ok(None);
+    };
+    let checked = validator.validate(&shapes, ValidationMode::Strict);
+    if checked.validation_errors().next().is_some()
+        || checked.validation_warnings().next().is_some()
+    {
+        return Ok(None);
+    }
+
+    // Ids: `@id("...")`, otherwise `policy<N>` in load order; all distinct.
+    let mut ids = Vec::with_capacity(total);
+    let mut counter = 0usize;
+    for (f, statements) in split.iter().enumerate() {
+        let text = sources.get(f).map_or("", |(_, t)| t.as_str());
+        for st in statements {
+            ids.push(match st.id_slot.and_then(|k| st.slots.get(k)) {
+                Some(range) => text.get(range.clone()).unwrap_or_default().to_owned(),
+                None => format!("policy{counter}"),
+            });
+            counter += 1;
+        }
+    }
+    let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
+    seen.reserve(ids.len());
+    for id in &ids {
+        if !seen.insert(id.as_str()) {
+            return Err(PolicyError::DuplicateId(id.clone()));
+        }
+    }
+    drop(seen);
+
+    let mut entries = Vec::with_capacity(total);
+    let mut ids = ids.into_iter();
+    let statements = split
+        .into_iter()
+        .enumerate()
+        .flat_map(|(f, v)| v.into_iter().map(move |st| (f, st)));
+    for ((f, st), template) in statements.zip(group_of) {
+        let (Some(id), Some(t)) = (ids.next(), templates.get(template)) else {
+            return Ok(None);
+        };
+        let policy = OnceLock::new();
+        if !t.marked {
+            // The shape's policy is this policy: keep it, under its own id.
+            let _ = policy.set(Ok(t.policy.new_id(PolicyId::new(&id))));
+        }
+        entries.push(Entry {
+            id,
+            source: f,
+            span: st.span,
+            template,
+            slots: if t.marked { st.slots } else { Vec::new() },
+            policy,
+        });
+    }
+    Ok(Some(Inner {
+        entries,
+        templates,
+        marker,
+        ..Inner::default()
+    }))
+}
+
+/// Loads every policy of every file, parsed whole by Cedar: the path for files with
+/// errors (every one is reported) or validator warnings.
+fn load_whole(sources: Vec<(String, String)>, validator: &Validator) -> Result<Inner, PolicyError> {
+    let mut ids = HashSet::new();
+    let mut entries = Vec::new();
+    let mut templates = Vec::new();
+    let mut parse_errors = Vec::new();
+    let mut invalid = Vec::new();
+    let mut warnings = Vec::new();
+    let mut counter = 0usize;
+
+    for (f, (file, text)) in sources.iter().enumerate() {
+        let parsed = match PolicySet::from_str(text) {
+            Ok(set) => set,
+            Err(errors) => {
+                parse_errors.extend(errors.iter().map(|e| locate(file, text, e)));
+                continue;
+            }
+        };
+        if parsed.templates().next().is_some() {
+            parse_errors.push(SourceDiagnostic {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+                message: "policy templates (`?principal`, `?resource`) are not supported"
+                    .to_owned(),
+                help: Some("write the principal or resource literally".to_owned()),
+                source_line: text.lines().next().unwrap_or_default().to_owned(),
+                width: 1,
+            });
+            continue;
+        }
+        let mut file_set = PolicySet::new();
+        let mut cursor = 0usize;
+        for policy in parsed.policies() {
+            // `annotations()` rather than `annotation("id")`, which parses its key
+            // with Cedar's grammar on every call.
+            let annotated = policy
+                .annotations()
+                .find_map(|(k, v)| (k == "id").then_some(v));
+            let id = match annotated {
+                Some(id) => id.to_owned(),
+                None => format!("policy{counter}"),
+            };
+            counter += 1;
+            let src = policy.to_cedar();
+            let offset = src
+                .and_then(|src| {
+                    text.get(cursor..)
+                        .and_then(|rest| rest.find(&src))
+                        .map(|i| (i + cursor, src.len()))
+                })
+                .map(|(start, len)| {
+                    cursor = start + len;
+                    start
+                })
+                .unwrap_or(0);
+            if !ids.insert(id.clone()) {
+                return Err(PolicyError::DuplicateId(id));
+            }
+            let renamed: Policy = policy.new_id(PolicyId::new(&id));
+            file_set
+                .add(renamed.clone())
+                .map_err(|_| PolicyError::DuplicateId(id.clone()))?;
+            let cell = OnceLock::new();
+            let _ = cell.set(Ok(renamed.clone()));
+            entries.push(Entry {
+                id,
+                source: f,
+                span: offset..offset,
+                template: templates.len(),
+                slots: Vec::new(),
+                policy: cell,
+            });
+            templates.push(Template::new(renamed, false, ""));
+        }
+        let result = validator.validate(&file_set, ValidationMode::Strict);
+        invalid.extend(result.validation_errors().map(|e| locate(file, text, e)));
+        warnings.extend(result.validation_warnings().map(|w| locate(file, text, w)));
+    }
+    if !parse_errors.is_empty() {
+        return Err(PolicyError::Parse(parse_errors));
+    }
+    if !invalid.is_empty() {
+        return Err(PolicyError::Invalid(invalid));
+    }
+    Ok(Inner {
+        entries,
+        templates,
+        warnings,
+        sources,
+        ..Inner::default()
+    })
+}
+
+impl Template {
+    fn new(policy: Policy, marked: bool, marker: &str) -> Self {
+        let json = OnceLock::new();
+        let key_id = |id: &str| -> KeyId {
+            match id
+                .strip_prefix(marker)
+                .filter(|_| marked)
+                .and_then(|k| k.parse::<usize>().ok())
+            {
+                Some(k) => KeyId::Slot(k),
+                None => KeyId::Literal(id.to_owned()),
+            }
+        };
+        let key = match policy.resource_constraint() {
+            ResourceConstraint::Eq(uid)
+            | ResourceConstraint::In(uid)
+            | ResourceConstraint::IsIn(_, uid) => {
+                Some((uid.type_name().to_string(), key_id(uid.id().unescaped())))
+            }
+            ResourceConstraint::Any | ResourceConstraint::Is(_) => json
+                .get_or_init(|| policy.to_json().ok())
+                .as_ref()
+                .and_then(when_resource_eq)
+                .map(|(ty, id)| (ty.to_owned(), key_id(id))),
+        };
+        Self {
+            policy,
+            marked,
+            json,
+            key,
+        }
+    }
+
+    fn json(&self) -> Option<&Value> {
+        self.json
+            .get_or_init(|| self.policy.to_json().ok())
+            .as_ref()
+    }
+}
+
+/// `(type, id)` when the policy's conditions are exactly one `when { resource == E }` (in
+/// either order) with `E` an entity literal: the policy can then match `E` only.
+fn when_resource_eq(json: &Value) -> Option<(&str, &str)> {
+    let [condition] = json.get("conditions")?.as_array()?.as_slice() else {
+        return None;
+    };
+    if condition.get("kind")?.as_str()? != "when" {
         return None;
     }
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut last: [Tok<'_>; 3] = [Tok::Other; 3];
-    fn push<'a>(last: &mut [Tok<'a>; 3], t: Tok<'a>) {
-        last[0] = last[1];
-        last[1] = last[2];
-        last[2] = t;
-    }
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
-            while bytes.get(i).is_some_and(|c| *c != b'\n') {
-                i += 1;
-            }
-            continue;
-        }
-        if b == b'"' {
-            let mut j = i + 1;
-            let mut plain = true;
-            while let Some(&c) = bytes.get(j) {
-                if c == b'"' {
-                    break;
-                }
-                if c == b'\\' {
-                    plain = false;
-                    j += 1;
-                }
-                if !c.is_ascii() {
-                    plain = false;
-                }
-                j += 1;
-            }
-            let entity_id = matches!(last, [_, Tok::Ident(t), Tok::ColonColon] if t != "Action");
-            let annotation = matches!(last, [Tok::At, Tok::Ident(_), Tok::LParen]);
-            if entity_id || annotation {
-                if !plain {
-                    return None;
-                }
-                out.push_str("\"\"");
-            } else {
-                out.push_str(text.get(i..(j + 1).min(text.len()))?);
-            }
-            push(&mut last, Tok::Other);
-            i = j + 1;
-            continue;
-        }
-        if b.is_ascii_alphanumeric() || b == b'_' {
-            let start = i;
-            while bytes
-                .get(i)
-                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            {
-                i += 1;
-            }
-            let ident = text.get(start..i)?;
-            out.push_str(ident);
-            push(&mut last, Tok::Ident(ident));
-            continue;
-        }
-        if b.is_ascii_whitespace() {
-            if !out.is_empty() && !out.ends_with(' ') {
-                out.push(' ');
-            }
-            i += 1;
-            continue;
-        }
-        if b == b':' && bytes.get(i + 1) == Some(&b':') {
-            out.push_str("::");
-            push(&mut last, Tok::ColonColon);
-            i += 2;
-            continue;
-        }
-        let ch = text.get(i..)?.chars().next()?;
-        out.push(ch);
-        push(
-            &mut last,
-            match ch {
-                '@' => Tok::At,
-                '(' => Tok::LParen,
-                _ => Tok::Other,
-            },
-        );
-        i += ch.len_utf8();
-    }
-    out.truncate(out.trim_end().len());
-    Some(out)
+    let eq = condition.get("body")?.get("==")?;
+    let (left, right) = (eq.get("left")?, eq.get("right")?);
+    let is_resource = |v: &Value| v.get("Var").and_then(Value::as_str) == Some("resource");
+    let literal = if is_resource(left) {
+        right
+    } else if is_resource(right) {
+        left
+    } else {
+        return None;
+    };
+    let entity = literal.get("Value")?.get("__entity")?;
+    Some((entity.get("type")?.as_str()?, entity.get("id")?.as_str()?))
 }
 
 /// Byte offsets of the line starts of one text, so that locating each of N policies costs
@@ -501,28 +806,6 @@ mod tests {
     }
 
     #[test]
-    fn shape_blanks_entity_ids_and_annotations_but_not_actions_or_strings() {
-        let a = shape(
-            r#"@id("a") permit(principal == User::"x", action == file_system::Action::"read", resource == file_system::File::"/a") when { resource.path like "/a*" }; // c"#,
-        )
-        .unwrap();
-        let b = shape(
-            r#"@id("b") permit(principal == User::"y", action == file_system::Action::"read", resource == file_system::File::"/b") when { resource.path like "/a*" };"#,
-        )
-        .unwrap();
-        assert_eq!(a, b);
-        for other in [
-            r#"permit(principal == User::"x", action == file_system::Action::"open", resource == file_system::File::"/a") when { resource.path like "/a*" };"#,
-            r#"permit(principal == User::"x", action == file_system::Action::"read", resource == file_system::Dir::"/a") when { resource.path like "/a*" };"#,
-            r#"permit(principal == User::"x", action == file_system::Action::"read", resource == file_system::File::"/a") when { resource.path like "/b*" };"#,
-        ] {
-            assert_ne!(shape(other).unwrap(), a, "{other}");
-        }
-        assert!(shape(r#"permit(principal == User::"é", action, resource);"#).is_none());
-        assert!(shape(r#"permit(principal == User::"a\u{202e}", action, resource);"#).is_none());
-    }
-
-    #[test]
     fn a_typo_in_a_later_policy_of_a_shape_is_still_reported() {
         let mut text = String::new();
         for i in 0..5 {
@@ -559,5 +842,85 @@ mod tests {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod lazy_tests {
+    use super::*;
+
+    const TEXT: &str = r#"
+permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource == file_system::File::"/a/x");
+permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource == file_system::File::"/a/y");
+permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource) when { resource == file_system::File::"/b/x" };
+permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource) when { file_system::File::"/b/y" == resource };
+forbid(principal, action == file_system::Action::"read", resource in file_system::Dir::"/c");
+permit(principal, action == file_system::Action::"read", resource) when { resource.path like "/d/*" };
+@id("last") permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource == file_system::File::"/a/z");
+@id("other") permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource == file_system::File::"/a/w");
+"#;
+
+    #[test]
+    fn shapes_are_parsed_once_and_members_on_demand() {
+        let p = Policies::from_text("t.cedar", TEXT).unwrap();
+        assert_eq!(p.len(), 8);
+        // Shapes of two members are templates; their policies wait for a request.
+        assert!(p.inner.entries[0].policy.get().is_none());
+        assert!(p.inner.entries[1].policy.get().is_none());
+        assert!(p.inner.entries[4].policy.get().is_some());
+        let keys: Vec<Option<(&str, &str)>> = (0..8).map(|i| p.index_key(i)).collect();
+        assert_eq!(
+            keys,
+            [
+                Some(("file_system::File", "/a/x")),
+                Some(("file_system::File", "/a/y")),
+                Some(("file_system::File", "/b/x")),
+                Some(("file_system::File", "/b/y")),
+                Some(("file_system::Dir", "/c")),
+                None,
+                Some(("file_system::File", "/a/z")),
+                Some(("file_system::File", "/a/w")),
+            ]
+        );
+        let ids: Vec<&str> = p.views().map(|v| v.id()).collect();
+        assert_eq!(
+            ids,
+            [
+                "policy0", "policy1", "policy2", "policy3", "policy4", "policy5", "last", "other"
+            ]
+        );
+        assert_eq!(p.origin("policy1").unwrap().line, 3);
+        assert_eq!(p.origin("other").unwrap().line, 9);
+        assert_eq!(p.origin("other").unwrap().column, 1);
+        assert!(p.inner.entries[7].policy.get().is_none());
+        assert_eq!(p.policy(7).unwrap().id().to_string(), "other");
+        // A member parsed on demand is the policy of its own text.
+        let second = p.policy(1).unwrap();
+        assert_eq!(second.id().to_string(), "policy1");
+        assert!(second.to_cedar().unwrap().contains("/a/y"));
+        // Views put each policy's own ids back.
+        let views: Vec<PolicyView<'_>> = p.views().collect();
+        assert_eq!(
+            views[1].resource_constraint(),
+            ResourceConstraint::Eq(r#"file_system::File::"/a/y""#.parse().unwrap())
+        );
+        assert!(views[2].conditions_json().to_string().contains("/b/x"));
+        assert!(!views[2].conditions_json().to_string().contains("rex-slot"));
+        assert_eq!(views[4].effect(), Effect::Forbid);
+        // The whole set equals Cedar's own parse of the text.
+        let cedar = PolicySet::from_str(TEXT).unwrap();
+        let mut ours: Vec<String> = p.set().policies().map(|x| x.to_cedar().unwrap()).collect();
+        let mut theirs: Vec<String> = cedar.policies().map(|x| x.to_cedar().unwrap()).collect();
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn a_marker_never_collides_with_the_text() {
+        let text = "permit(principal, action, resource == file_system::File::\"rex-slot-0-0\");\npermit(principal, action, resource == file_system::File::\"/b\");\n";
+        let p = Policies::from_text("t.cedar", text).unwrap();
+        assert_eq!(p.index_key(0), Some(("file_system::File", "rex-slot-0-0")));
+        assert_eq!(p.index_key(1), Some(("file_system::File", "/b")));
     }
 }

@@ -55,12 +55,23 @@ fn policy(rng: &mut Rng) -> String {
     };
     let path = rng.pick(PATHS);
     let is_file = path.ends_with(".txt") || path.ends_with(".log");
-    let resource = match rng.next() % 5 {
+    let resource = match rng.next() % 8 {
         0 => "resource".to_owned(),
         1 if is_file => format!("resource == file_system::File::\"{path}\""),
         1 | 2 if !is_file => format!("resource in file_system::Dir::\"{path}\""),
         2 => format!("resource == file_system::File::\"{path}\""),
         3 => "resource is file_system::File".to_owned(),
+        // The index reads a lone `when { resource == E }` as a scope.
+        5 | 6 => {
+            let ty = if is_file { "File" } else { "Dir" };
+            let cond = if rng.next().is_multiple_of(2) {
+                format!("resource == file_system::{ty}::\"{path}\"")
+            } else {
+                format!("file_system::{ty}::\"{path}\" == resource")
+            };
+            return format!("{effect}(principal, {action}, resource) when {{ {cond} }};");
+        }
+        7 if !is_file => format!("resource is file_system::File in file_system::Dir::\"{path}\""),
         _ => format!(
             "resource == file_system::Dir::\"{}\"",
             rng.pick(&["/a", "/a/b", "/g", "/"])
@@ -147,7 +158,9 @@ fn indexed_and_memoized_gate_matches_plain_cedar() {
         let Ok(policies) = Policies::from_text("r.cedar", &text) else {
             continue;
         };
-        let set = policies.set().clone();
+        // The reference is Cedar's own parse of the whole text (the gate parses one policy
+        // per shape at load and the others on demand; its ids are Cedar's `policy<N>`).
+        let set = PolicySet::from_str(&text).unwrap();
         let gate = Gate::builder().principal("alice").build(policies).unwrap();
         for _ in 0..60 {
             let picked: &&str = rng.pick(PATHS);

@@ -17,10 +17,9 @@ pub(crate) enum PathBound {
 }
 
 /// The `when` bodies of a policy (the `unless` ones only narrow further and are ignored).
-pub(crate) fn when_bodies(policy_json: &Value) -> Vec<&Value> {
-    policy_json
-        .get("conditions")
-        .and_then(Value::as_array)
+pub(crate) fn when_bodies(conditions: &Value) -> Vec<&Value> {
+    conditions
+        .as_array()
         .map(|conds| {
             conds
                 .iter()

@@ -1,5 +1,6 @@
 //! Building the Landlock ruleset from a plan and restricting the calling thread with it.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::OwnedFd;
 
 use landlock::{
@@ -76,39 +77,61 @@ fn file_rights() -> BitFlags<AccessFs> {
     make_bitflags!(AccessFs::{Execute | WriteFile | ReadFile | Truncate | IoctlDev})
 }
 
-/// Opens the object a rule is about (`O_PATH`, following symlinks: the rule attaches to
-/// the inode reached). A policy path that does not exist moves up to its nearest existing
-/// ancestor; a runtime or config path that does not exist is skipped.
-fn open_anchor(rule: &FsRule, notes: &mut Vec<String>) -> Option<(OwnedFd, bool)> {
-    let open = |p: &str| -> Result<(OwnedFd, bool), rustix::io::Errno> {
-        let fd = rustix::fs::open(p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
-        let st = rustix::fs::fstat(&fd)?;
-        Ok((
-            fd,
-            FileType::from_raw_mode(st.st_mode) == FileType::Directory,
-        ))
-    };
-    match open(&rule.path) {
-        Ok(found) => Some(found),
-        Err(e) => {
-            let RuleOrigin::Policy(ids) = &rule.origin else {
-                return None;
-            };
-            let mut here = CanonicalPath::new(&rule.path).ok()?;
-            while let Some(up) = here.parent() {
-                if let Ok(found) = open(up.as_str()) {
-                    notes.push(format!(
-                        "`{}` (permit {}) cannot be opened ({e}): its rights are granted on `{}` and everything beneath",
-                        rule.path,
-                        ids.iter().cloned().collect::<Vec<_>>().join(", "),
-                        up.as_str()
-                    ));
-                    return Some(found);
-                }
-                here = up;
+/// Opens `path` with `O_PATH`, following symlinks (a rule attaches to the inode reached);
+/// whether it is a directory.
+fn open_path(path: &str) -> Result<(OwnedFd, bool), rustix::io::Errno> {
+    let fd = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
+    let st = rustix::fs::fstat(&fd)?;
+    Ok((
+        fd,
+        FileType::from_raw_mode(st.st_mode) == FileType::Directory,
+    ))
+}
+
+/// Policy paths that do not exist, moved up to their nearest existing ancestor (one rule
+/// and one note per ancestor, however many paths beneath it were missing).
+#[derive(Default)]
+struct Moved {
+    anchors: BTreeMap<String, MovedTo>,
+}
+
+struct MovedTo {
+    fd: OwnedFd,
+    access: BitFlags<AccessFs>,
+    /// The first missing path, its permits and the error; how many in all.
+    example: (String, String, rustix::io::Errno),
+    count: usize,
+}
+
+impl Moved {
+    /// Records that `rule` (a policy path that cannot be opened with `e`) is granted on
+    /// its nearest existing ancestor. False when no ancestor can be opened.
+    fn add(&mut self, rule: &FsRule, ids: &BTreeSet<String>, e: rustix::io::Errno) -> bool {
+        let Ok(mut here) = CanonicalPath::new(&rule.path) else {
+            return false;
+        };
+        while let Some(up) = here.parent() {
+            if let Some(to) = self.anchors.get_mut(up.as_str()) {
+                to.access |= rule.access;
+                to.count += 1;
+                return true;
             }
-            None
+            if let Ok((fd, _)) = open_path(up.as_str()) {
+                let ids = ids.iter().cloned().collect::<Vec<_>>().join(", ");
+                self.anchors.insert(
+                    up.as_str().to_owned(),
+                    MovedTo {
+                        fd,
+                        access: rule.access,
+                        example: (rule.path.clone(), ids, e),
+                        count: 1,
+                    },
+                );
+                return true;
+            }
+            here = up;
         }
+        false
     }
 }
 
@@ -169,9 +192,17 @@ pub(crate) fn enforce(
 
     let mut rules = 0;
     if let Some(fs) = &plan.fs {
+        let mut moved = Moved::default();
         for rule in &fs.rules {
-            let Some((fd, is_dir)) = open_anchor(rule, &mut notes) else {
-                continue;
+            let (fd, is_dir) = match open_path(&rule.path) {
+                Ok(found) => found,
+                Err(e) => {
+                    // A runtime or config path that does not exist is skipped.
+                    if let RuleOrigin::Policy(ids) = &rule.origin {
+                        moved.add(rule, ids, e);
+                    }
+                    continue;
+                }
             };
             let access = if is_dir {
                 rule.access
@@ -184,6 +215,23 @@ pub(crate) fn enforce(
             created = created
                 .add_rule(PathBeneath::new(fd, access))
                 .map_err(err(&format!("add rule for `{}`", rule.path)))?;
+            rules += 1;
+        }
+        for (anchor, to) in moved.anchors {
+            let (path, ids, e) = &to.example;
+            notes.push(if to.count == 1 {
+                format!(
+                    "`{path}` (permit {ids}) cannot be opened ({e}): its rights are granted on `{anchor}` and everything beneath"
+                )
+            } else {
+                format!(
+                    "`{path}` (permit {ids}) and {} more permitted paths beneath `{anchor}` cannot be opened ({e}): their rights are granted on `{anchor}` and everything beneath",
+                    to.count - 1
+                )
+            });
+            created = created
+                .add_rule(PathBeneath::new(to.fd, to.access))
+                .map_err(err(&format!("add rule for `{anchor}`")))?;
             rules += 1;
         }
     }

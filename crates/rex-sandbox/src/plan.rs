@@ -481,7 +481,7 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
     .any(|a| permitted(*a))
         || permits
             .iter()
-            .any(|p| p.has(fs::EXECUTE) && condition_mentions(&p.json, "namespace"));
+            .any(|p| p.has(fs::EXECUTE) && condition_mentions(&p.conditions(), "namespace"));
     if permitted(fs::EXECUTE) && !namespaces {
         notes.push(
             "no permit mentions `context.namespace` for execute: entering another process's namespaces is refused by seccomp"
@@ -552,14 +552,12 @@ const SYSCTL_DIRS: [&str; 6] = [
     "/lib/sysctl.d",
 ];
 
-fn condition_mentions(json: &Value, attr: &str) -> bool {
-    json.get("conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| {
-            cs.iter()
-                .filter_map(|c| c.get("body"))
-                .any(|b| condition::mentions_context_attr(b, attr))
-        })
+fn condition_mentions(conditions: &Value, attr: &str) -> bool {
+    conditions.as_array().is_some_and(|cs| {
+        cs.iter()
+            .filter_map(|c| c.get("body"))
+            .any(|b| condition::mentions_context_attr(b, attr))
+    })
 }
 
 /// Where the permit's filesystem resource lies; `None` when it cannot be read (every
@@ -578,7 +576,7 @@ fn fs_targets(p: &Scanned, notes: &mut Vec<String>) -> Option<Vec<Target>> {
         }
     };
     let from_when = || -> Option<Vec<Target>> {
-        condition::when_bodies(&p.json)
+        condition::when_bodies(&p.conditions())
             .into_iter()
             .find_map(condition::path_bound)
             .map(|bs| {
@@ -621,7 +619,7 @@ fn is_fs_type(t: &str) -> bool {
 }
 
 fn move_destinations(p: &Scanned) -> Option<Vec<PathBound>> {
-    condition::when_bodies(&p.json)
+    condition::when_bodies(&p.conditions())
         .into_iter()
         .find_map(condition::destination_bound)
 }
@@ -639,7 +637,7 @@ fn network_ports(
             continue;
         };
         let from_when = || {
-            condition::when_bodies(&p.json)
+            condition::when_bodies(&p.conditions())
                 .into_iter()
                 .find_map(condition::port_bound)
         };

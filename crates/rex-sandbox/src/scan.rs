@@ -1,8 +1,11 @@
 //! A policy set, read as what the planner needs: for each policy its effect, id, the
-//! concrete actions it can match, its resource scope and its JSON form (for conditions).
+//! concrete actions it can match, its resource scope and its conditions in JSON form.
+//! Read through [`rex_policy::PolicyView`], so no policy is parsed for it.
+
+use std::borrow::Cow;
 
 use cedar_policy::{ActionConstraint, Effect, ResourceConstraint};
-use rex_policy::{Action, Policies};
+use rex_policy::{Action, Policies, PolicyView};
 use serde_json::Value;
 
 /// The resource scope of a policy, as (entity type, id) pairs.
@@ -20,17 +23,23 @@ pub(crate) enum Scope {
 
 /// One policy, scanned.
 #[derive(Debug, Clone)]
-pub(crate) struct Scanned {
+pub(crate) struct Scanned<'a> {
     pub id: String,
     pub permit: bool,
     pub actions: Vec<Action>,
     /// The actions named one by one (not through `action` alone or a group).
     pub explicit: Vec<Action>,
     pub scope: Scope,
-    pub json: Value,
+    view: PolicyView<'a>,
 }
 
-impl Scanned {
+impl<'a> Scanned<'a> {
+    /// The policy's `conditions` in Cedar's JSON form (built when asked: most policies
+    /// never need them).
+    pub fn conditions(&self) -> Cow<'a, Value> {
+        self.view.conditions_json()
+    }
+
     /// Whether this policy can match `action`.
     pub fn has(&self, action: Action) -> bool {
         self.actions.contains(&action)
@@ -42,11 +51,10 @@ impl Scanned {
     }
 }
 
-/// Scans every policy (static and template-linked).
-pub(crate) fn scan(policies: &Policies) -> Vec<Scanned> {
+/// Scans every policy.
+pub(crate) fn scan(policies: &Policies) -> Vec<Scanned<'_>> {
     policies
-        .set()
-        .policies()
+        .views()
         .map(|p| {
             let (actions, explicit) = match p.action_constraint() {
                 ActionConstraint::Any => (rex_policy::action::ALL.to_vec(), Vec::new()),
@@ -56,7 +64,11 @@ pub(crate) fn scan(policies: &Policies) -> Vec<Scanned> {
                 }
             };
             let scope = match p.resource_constraint() {
-                ResourceConstraint::Any => Scope::Any,
+                // `resource) when { resource == E }` can match `E` only.
+                ResourceConstraint::Any => match p.resource_entity() {
+                    Some((t, id)) => Scope::Eq(t.to_owned(), id.to_owned()),
+                    None => Scope::Any,
+                },
                 ResourceConstraint::Is(t) => Scope::Is(t.to_string()),
                 ResourceConstraint::Eq(uid) => {
                     Scope::Eq(uid.type_name().to_string(), uid.id().unescaped().to_owned())
@@ -71,7 +83,7 @@ pub(crate) fn scan(policies: &Policies) -> Vec<Scanned> {
                 actions,
                 explicit,
                 scope,
-                json: p.to_json().unwrap_or(Value::Null),
+                view: p,
             }
         })
         .collect()

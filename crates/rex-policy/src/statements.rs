@@ -1,0 +1,278 @@
+//! Policy text split into statements, each with its *shape*: the text with what neither
+//! parsing nor strict validation depends on blanked out (entity ids other than actions,
+//! annotation values, comments, runs of whitespace).
+//!
+//! Two statements with one shape differ only in the contents of their blanked strings
+//! (their *slots*), and those contents are plain ASCII without escapes. The Cedar parser
+//! sees the same token sequence for both, and the validator the same types, so one of
+//! them parsing and validating decides it for all of them (see [`crate::Policies`], which
+//! parses one policy per shape at load and the others when a request first needs them).
+//! Cedar's validator checks entity *types*, action ids and expression types; it checks
+//! entity ids only for enumerated entity types (the rex schema has none; if it had, no
+//! shapes are made) and warns about confusable non-ASCII strings (a slot must be plain
+//! ASCII without escapes, or the statement has no shape).
+
+use std::ops::Range;
+
+/// One statement (`@annotations permit|forbid (scope) conditions;`) of a policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Statement {
+    /// Byte range in the file, from its first token to its `;` inclusive.
+    pub span: Range<usize>,
+    /// The shape; `None` when the statement cannot be shaped safely (a blanked string
+    /// with escapes or non-ASCII characters).
+    pub shape: Option<String>,
+    /// Byte ranges (in the file) of the contents of the blanked strings, in text order.
+    pub slots: Vec<Range<usize>>,
+    /// The slot holding the value of the `@id` annotation, when there is one.
+    pub id_slot: Option<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tok<'a> {
+    Ident(&'a str),
+    ColonColon,
+    At,
+    LParen,
+    Other,
+}
+
+/// The statement being read.
+struct Current {
+    start: usize,
+    out: String,
+    /// Start of the text not yet copied into `out`.
+    copied: usize,
+    slots: Vec<Range<usize>>,
+    id_slot: Option<usize>,
+    shapeable: bool,
+}
+
+impl Current {
+    /// Copies the text from `copied` up to `to` into the shape.
+    fn copy(&mut self, text: &str, to: usize) {
+        self.out
+            .push_str(text.get(self.copied..to).unwrap_or_default());
+        self.copied = to;
+    }
+}
+
+/// Splits `text` into statements. `None` when the text cannot be split safely: an
+/// unterminated string, a template slot (`?principal`), an `@id` annotation without a
+/// string value, or anything but whitespace and comments after the last `;`. The caller
+/// then parses the whole text with Cedar, which reports the problem.
+///
+/// The shape is the statement's text with every run of whitespace and comments made one
+/// space and every slot emptied; everything else is copied verbatim, in runs.
+pub(crate) fn split(text: &str) -> Option<Vec<Statement>> {
+    fn push<'a>(last: &mut [Tok<'a>; 3], t: Tok<'a>) {
+        last[0] = last[1];
+        last[1] = last[2];
+        last[2] = t;
+    }
+    let no_enums = !crate::schema::SCHEMA_TEXT.contains("enum");
+    let bytes = text.as_bytes();
+    let mut statements = Vec::new();
+    let mut cur: Option<Current> = None;
+    let mut last: [Tok<'_>; 3] = [Tok::Other; 3];
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let comment = b == b'/' && bytes.get(i + 1) == Some(&b'/');
+        if comment || b.is_ascii_whitespace() {
+            let gap = i;
+            loop {
+                match bytes.get(i) {
+                    Some(c) if c.is_ascii_whitespace() => i += 1,
+                    Some(b'/') if bytes.get(i + 1) == Some(&b'/') => {
+                        while bytes.get(i).is_some_and(|c| *c != b'\n') {
+                            i += 1;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            if let Some(c) = cur.as_mut() {
+                c.copy(text, gap);
+                c.out.push(' ');
+                c.copied = i;
+            }
+            continue;
+        }
+        let c = cur.get_or_insert_with(|| Current {
+            start: i,
+            out: String::with_capacity(192),
+            copied: i,
+            slots: Vec::new(),
+            id_slot: None,
+            shapeable: no_enums,
+        });
+        match b {
+            b'"' => {
+                let mut j = i + 1;
+                let mut plain = true;
+                loop {
+                    match bytes.get(j) {
+                        None => return None,
+                        Some(b'"') => break,
+                        Some(b'\\') => {
+                            plain = false;
+                            j += 2;
+                        }
+                        Some(ch) => {
+                            plain &= ch.is_ascii();
+                            j += 1;
+                        }
+                    }
+                }
+                let entity_id =
+                    matches!(last, [_, Tok::Ident(t), Tok::ColonColon] if t != "Action");
+                let annotation = matches!(last, [Tok::At, Tok::Ident(_), Tok::LParen]);
+                if entity_id || annotation {
+                    c.shapeable &= plain;
+                    if annotation && last[1] == Tok::Ident("id") {
+                        c.id_slot = Some(c.slots.len());
+                    }
+                    c.copy(text, i + 1);
+                    c.copied = j;
+                    c.slots.push(i + 1..j);
+                }
+                push(&mut last, Tok::Other);
+                i = j + 1;
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => {
+                let from = i;
+                while bytes
+                    .get(i)
+                    .is_some_and(|ch| ch.is_ascii_alphanumeric() || *ch == b'_')
+                {
+                    i += 1;
+                }
+                let ident = text.get(from..i)?;
+                if last[2] == Tok::At
+                    && ident == "id"
+                    && bytes.get(skip_ws(bytes, i)) != Some(&b'(')
+                {
+                    return None;
+                }
+                push(&mut last, Tok::Ident(ident));
+            }
+            b':' if bytes.get(i + 1) == Some(&b':') => {
+                push(&mut last, Tok::ColonColon);
+                i += 2;
+            }
+            b'?' => return None,
+            b';' => {
+                i += 1;
+                c.copy(text, i);
+                push(&mut last, Tok::Other);
+                let done = cur.take()?;
+                statements.push(Statement {
+                    span: done.start..i,
+                    shape: done.shapeable.then_some(done.out),
+                    slots: done.slots,
+                    id_slot: done.id_slot,
+                });
+            }
+            _ => {
+                let ch = text.get(i..)?.chars().next()?;
+                push(
+                    &mut last,
+                    match ch {
+                        '@' => Tok::At,
+                        '(' => Tok::LParen,
+                        _ => Tok::Other,
+                    },
+                );
+                i += ch.len_utf8();
+            }
+        }
+    }
+    cur.is_none().then_some(statements)
+}
+
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+/// The text of `statement` in `text` with slot `k`'s contents replaced by
+/// `{marker}{k}`, so that the slots can be found again in what Cedar parsed.
+pub(crate) fn marked(text: &str, statement: &Statement, marker: &str) -> Option<String> {
+    let mut out = String::with_capacity(statement.span.len() + 16 * statement.slots.len());
+    let mut at = statement.span.start;
+    for (k, slot) in statement.slots.iter().enumerate() {
+        out.push_str(text.get(at..slot.start)?);
+        out.push_str(marker);
+        out.push_str(&k.to_string());
+        at = slot.end;
+    }
+    out.push_str(text.get(at..statement.span.end)?);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(text: &str) -> Option<String> {
+        let mut s = split(text)?;
+        assert_eq!(s.len(), 1, "{text}");
+        s.pop()?.shape
+    }
+
+    #[test]
+    fn shape_blanks_entity_ids_and_annotations_but_not_actions_or_strings() {
+        let a = shape(
+            r#"@id("a") permit(principal == User::"x", action == file_system::Action::"read", resource == file_system::File::"/a") when { resource.path like "/a*" }; // c"#,
+        )
+        .unwrap();
+        let b = shape(
+            r#"@id("b") permit(principal == User::"y", action == file_system::Action::"read", resource == file_system::File::"/b") when { resource.path like "/a*" };"#,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        for other in [
+            r#"permit(principal == User::"x", action == file_system::Action::"open", resource == file_system::File::"/a") when { resource.path like "/a*" };"#,
+            r#"permit(principal == User::"x", action == file_system::Action::"read", resource == file_system::Dir::"/a") when { resource.path like "/a*" };"#,
+            r#"permit(principal == User::"x", action == file_system::Action::"read", resource == file_system::File::"/a") when { resource.path like "/b*" };"#,
+        ] {
+            assert_ne!(shape(other).unwrap(), a, "{other}");
+        }
+        assert!(shape(r#"permit(principal == User::"é", action, resource);"#).is_none());
+        assert!(shape(r#"permit(principal == User::"a\u{202e}", action, resource);"#).is_none());
+    }
+
+    #[test]
+    fn split_finds_statements_slots_and_ids() {
+        let text = "// head; \"\n@id(\"p;1\") permit(principal, action, resource == file_system::File::\"/a;b\");\n\n  forbid(principal == User::\"u\", action, resource)\n  when { resource == file_system::Dir::\"/x\" }; // tail\n";
+        let s = split(text).unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(text[s[0].span.clone()].starts_with("@id(\"p;1\") permit"));
+        assert!(text[s[0].span.clone()].ends_with("\"/a;b\");"));
+        let slot_texts: Vec<&str> = s[0].slots.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(slot_texts, ["p;1", "/a;b"]);
+        assert_eq!(s[0].id_slot, Some(0));
+        let slot_texts: Vec<&str> = s[1].slots.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(slot_texts, ["u", "/x"]);
+        assert_eq!(s[1].id_slot, None);
+        assert_eq!(
+            marked(text, &s[1], "M").unwrap(),
+            "forbid(principal == User::\"M0\", action, resource)\n  when { resource == file_system::Dir::\"M1\" };"
+        );
+    }
+
+    #[test]
+    fn split_refuses_what_it_cannot_split_safely() {
+        for bad in [
+            "permit(principal, action, resource == file_system::File::\"/a);",
+            "permit(principal == ?principal, action, resource);",
+            "permit(principal, action, resource); permit(principal",
+            "@id permit(principal, action, resource);",
+        ] {
+            assert!(split(bad).is_none(), "{bad}");
+        }
+        assert_eq!(split("  // nothing\n").unwrap().len(), 0);
+    }
+}
