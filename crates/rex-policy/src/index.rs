@@ -27,7 +27,7 @@ const MAX_SLICES: usize = 4096;
 pub(crate) struct ScopeIndex {
     general: Vec<usize>,
     /// (entity type, id) -> bucket id (index into `members`).
-    buckets: HashMap<(String, String), u32>,
+    buckets: HashMap<(String, String), u32, foldhash::fast::RandomState>,
     members: Vec<Vec<usize>>,
     slices: Mutex<HashMap<Vec<u32>, Arc<PolicySet>>>,
 }
@@ -35,7 +35,8 @@ pub(crate) struct ScopeIndex {
 impl ScopeIndex {
     pub(crate) fn new(policies: &Policies) -> Self {
         let mut general = Vec::new();
-        let mut buckets: HashMap<(String, String), u32> = HashMap::new();
+        let mut buckets: HashMap<(String, String), u32, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(policies.len(), Default::default());
         let mut members: Vec<Vec<usize>> = Vec::new();
         for i in 0..policies.len() {
             match policies.index_key(i) {

@@ -84,9 +84,10 @@ pub(crate) fn split(text: &str) -> Option<Vec<Statement>> {
                 match bytes.get(i) {
                     Some(c) if c.is_ascii_whitespace() => i += 1,
                     Some(b'/') if bytes.get(i + 1) == Some(&b'/') => {
-                        while bytes.get(i).is_some_and(|c| *c != b'\n') {
-                            i += 1;
-                        }
+                        i = bytes
+                            .get(i..)
+                            .and_then(|rest| memchr::memchr(b'\n', rest))
+                            .map_or(bytes.len(), |k| i + k);
                     }
                     _ => break,
                 }
@@ -108,22 +109,20 @@ pub(crate) fn split(text: &str) -> Option<Vec<Statement>> {
         });
         match b {
             b'"' => {
+                // The closing quote: the first `"` not escaped by a `\`.
                 let mut j = i + 1;
-                let mut plain = true;
+                let mut escaped = false;
                 loop {
-                    match bytes.get(j) {
-                        None => return None,
-                        Some(b'"') => break,
-                        Some(b'\\') => {
-                            plain = false;
-                            j += 2;
-                        }
-                        Some(ch) => {
-                            plain &= ch.is_ascii();
-                            j += 1;
-                        }
+                    let rest = bytes.get(j..)?;
+                    let k = memchr::memchr2(b'"', b'\\', rest)?;
+                    if rest.get(k) == Some(&b'"') {
+                        j += k;
+                        break;
                     }
+                    escaped = true;
+                    j += k + 2;
                 }
+                let plain = !escaped && bytes.get(i + 1..j).is_some_and(<[u8]>::is_ascii);
                 let entity_id =
                     matches!(last, [_, Tok::Ident(t), Tok::ColonColon] if t != "Action");
                 let annotation = matches!(last, [Tok::At, Tok::Ident(_), Tok::LParen]);
@@ -174,7 +173,11 @@ pub(crate) fn split(text: &str) -> Option<Vec<Statement>> {
                 });
             }
             _ => {
-                let ch = text.get(i..)?.chars().next()?;
+                let ch = if b.is_ascii() {
+                    char::from(b)
+                } else {
+                    text.get(i..)?.chars().next()?
+                };
                 push(
                     &mut last,
                     match ch {
