@@ -235,6 +235,8 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
 
     let mut fsb = FsBuilder::default();
     let mut no_right: BTreeSet<&'static str> = BTreeSet::new();
+    // Permits with no readable resource, by action: one note per action, however many.
+    let mut unbounded: BTreeMap<Action, Vec<&str>> = BTreeMap::new();
     let mut unmount_explicit = false;
     for p in &permits {
         let fs_actions: Vec<Action> = p
@@ -265,13 +267,8 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
                     }
                 }
                 None => {
-                    let rights = fs_rights::unbounded(a.name());
-                    fsb.unrestricted |= rights;
-                    notes.push(format!(
-                        "permit `{}` has no resource constraint on {a}: {} left unrestricted",
-                        p.id,
-                        fs_rights::names(rights)
-                    ));
+                    fsb.unrestricted |= fs_rights::unbounded(a.name());
+                    unbounded.entry(a).or_default().push(&p.id);
                 }
             }
             if a == fs::MOVE {
@@ -296,6 +293,22 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
                 }
             }
         }
+    }
+    for (a, ids) in unbounded {
+        let who = match ids.as_slice() {
+            [one] => format!("permit `{one}` has"),
+            many => {
+                let named: Vec<String> = many.iter().take(3).map(|id| format!("`{id}`")).collect();
+                match many.len() {
+                    n if n <= 3 => format!("permits {} have", named.join(", ")),
+                    n => format!("permits {} and {} more have", named.join(", "), n - 3),
+                }
+            }
+        };
+        notes.push(format!(
+            "{who} no resource constraint on {a}: {} left unrestricted",
+            fs_rights::names(fs_rights::unbounded(a.name()))
+        ));
     }
     if !no_right.is_empty() {
         notes.push(format!(

@@ -265,3 +265,35 @@ fn explicitly_permitted_process_inspection_turns_landlock_off() {
         "unavailable for processes outside the sandbox"
     ));
 }
+
+#[test]
+fn a_lone_when_equality_is_read_as_the_resource_and_many_unbounded_permits_make_one_note() {
+    // 50 permits of one shape (parsed once), each pinning its file in a `when`.
+    let mut text = String::new();
+    for i in 0..50 {
+        text.push_str(&format!(
+            "permit(principal, action == file_system::Action::\"read\", resource) when {{ resource == file_system::File::\"/srv/f{i}.txt\" }};\n"
+        ));
+    }
+    for i in 0..5 {
+        text.push_str(&format!(
+            "@id(\"all{i}\") permit(principal, action == file_system::Action::\"open\", resource);\n"
+        ));
+    }
+    let p = plan_of(&text);
+    for i in [0, 17, 49] {
+        let f = rule(&p, &format!("/srv/f{i}.txt")).unwrap();
+        assert!(f.contains(AccessFs::ReadFile), "{f:?}");
+    }
+    assert!(!has_note(&p, "no resource constraint on file_system::Action::\"read\""));
+    let open_notes: Vec<&String> = p
+        .notes()
+        .iter()
+        .filter(|n| n.contains("no resource constraint on file_system::Action::\"open\""))
+        .collect();
+    assert_eq!(open_notes.len(), 1, "{open_notes:?}");
+    assert!(
+        open_notes[0].starts_with("permits `all0`, `all1`, `all2` and 2 more have"),
+        "{open_notes:?}"
+    );
+}
