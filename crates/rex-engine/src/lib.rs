@@ -22,7 +22,7 @@ mod usage;
 
 pub use args::{ArgsError, ScriptArgs};
 pub use engine::Domains;
-pub use limits::Limits;
+pub use limits::{Limits, Watchdog};
 pub use output::{ErrorType, OutputDocument, Status};
 pub use run::{
     CompileProblem, RunClass, RunOutcome, RunRequest, compile_check, registered_function_names, run,
