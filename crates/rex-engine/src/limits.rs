@@ -24,7 +24,8 @@ pub struct Limits {
     pub max_variables: usize,
     /// Script-defined functions.
     pub max_functions: usize,
-    /// Resident memory of the whole process, checked every 65,536 operations. Catches
+    /// Resident memory of the whole process, checked every 65,536 operations
+    /// ([`Watchdog::InProcess`]) or every 10 ms ([`Watchdog::ExitProcess`]). Catches
     /// growth Rhai's per-value size checks miss (e.g. map inserts by index in a `loop`).
     pub max_memory_bytes: u64,
     /// Wall-clock time for the whole run; SDK calls honour it too.
@@ -50,4 +51,28 @@ impl Default for Limits {
             max_read_bytes: 16 * 1024 * 1024,
         }
     }
+}
+
+/// Who stops a script that runs past its deadline or its memory limit.
+///
+/// Both end the run with the same ERROR document (`SCRIPT_EXCEPTION`, "Script terminated:
+/// wall-clock deadline of ...s exceeded" or "Script terminated: memory limit of ... bytes
+/// exceeded ..."). They differ in what happens to the script thread, and in cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Watchdog {
+    /// The interpreter checks the clock every 256 operations and resident memory every
+    /// 65,536, from Rhai's progress callback; the script thread stops by itself and `run`
+    /// returns after it has ended. Any progress callback costs every Rhai operation
+    /// (about 4% of a pure compute loop in instructions, more in time). For embedders
+    /// that keep running after the run (tests, a long-lived process calling `run`).
+    #[default]
+    InProcess,
+    /// No per-operation callback: the thread that called `run` watches the clock (and
+    /// polls resident memory every 10 ms) and returns the ERROR document at the deadline,
+    /// leaving the script thread running. The caller must end the process right after it
+    /// has written the document, which ends the script thread: `rex run`, `rex-runner`
+    /// and server jobs (each a `rex run` child process) do. SDK calls that wait (execute,
+    /// HTTP, trace, ...) still end at the deadline by themselves; until the process exits,
+    /// anything the script thread does is still checked by the policy.
+    ExitProcess,
 }

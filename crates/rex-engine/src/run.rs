@@ -9,13 +9,13 @@ use rhai::{Dynamic, EvalAltResult, ParseError, Position, Scope};
 
 use crate::args::ScriptArgs;
 use crate::engine::{self, Domains};
-use crate::limits::Limits;
+use crate::limits::{Limits, Watchdog};
 use crate::log::Level;
 use crate::output::{
     Alarm, ErrorInfo, ErrorType, Metric, MetricUnit, OutputDocument, Status, clamp_error_message,
 };
 use crate::sdk_error::as_sdk_map;
-use crate::state::RunState;
+use crate::state::{RunState, Shared};
 
 /// Stack for the script thread: deep enough that `max_call_levels` (not the Rust stack)
 /// is what stops recursion, in debug builds too. Only touched pages are committed.
@@ -38,6 +38,9 @@ pub struct RunRequest {
     pub domains: Domains,
     /// Lines logged (INFO) before the script starts, e.g. the sandbox report.
     pub notes: Vec<String>,
+    /// Who stops a script past its deadline or memory limit. [`Watchdog::InProcess`]
+    /// unless the caller exits the process right after the run.
+    pub watchdog: Watchdog,
 }
 
 impl RunRequest {
@@ -51,6 +54,7 @@ impl RunRequest {
             log_level: Level::Info,
             domains: Domains::default(),
             notes: Vec::new(),
+            watchdog: Watchdog::InProcess,
         }
     }
 }
@@ -79,53 +83,115 @@ pub struct RunOutcome {
     pub denial_explanation: Option<String>,
 }
 
-/// How long `run` waits beyond the deadline for the script thread to stop by itself (the
-/// progress callback and the SDK's own deadline checks give the precise error).
+/// How long `run` waits beyond the deadline for the script thread to stop by itself, with
+/// [`Watchdog::InProcess`] (the progress callback and the SDK's own deadline checks give
+/// the precise error).
 const DEADLINE_GRACE: Duration = Duration::from_secs(2);
+
+/// How often the watchdog of [`Watchdog::ExitProcess`] reads resident memory.
+const MEMORY_POLL: Duration = Duration::from_millis(10);
 
 /// Runs `request` under `gate` on a dedicated thread and returns the document. Never
 /// panics on script behaviour: limits, deadlines and SDK failures become ERROR documents.
 ///
-/// The deadline holds even where the script thread cannot check it (Rhai compiles
-/// without progress callbacks, and some scripts take time quadratic in their length to
-/// compile): once `limits.timeout` plus a short grace has passed, `run` returns the
-/// deadline error and leaves the thread behind, detached. A runner process (`rex run`,
-/// a server job) exits right after, which ends it.
+/// The calling thread is the watchdog. With [`Watchdog::InProcess`] the script thread
+/// checks the deadline itself, and the watchdog only covers what it cannot check (Rhai
+/// compiles without progress callbacks, and some scripts take time quadratic in their
+/// length to compile): once `limits.timeout` plus a short grace has passed, `run` returns
+/// the deadline error and leaves the thread behind, detached. With
+/// [`Watchdog::ExitProcess`] the watchdog returns the deadline (or memory) error at the
+/// deadline itself and the caller exits the process, which ends the script thread.
+/// Either way the document has the logs, metrics and alarms of the run so far, and the
+/// decision log is flushed.
 pub fn run(gate: Arc<Gate>, request: RunRequest) -> RunOutcome {
     let started = Instant::now();
     let timeout = request.limits.timeout;
+    let deadline = started + timeout;
+    let max_memory = request.limits.max_memory_bytes;
+    let watchdog = request.watchdog;
+    let shared = Arc::new(Shared::new(request.log_level));
     let (done, outcome) = std::sync::mpsc::sync_channel(1);
-    let worker = std::thread::Builder::new()
-        .name("rex-script".into())
-        .stack_size(SCRIPT_STACK)
-        .spawn(move || {
-            let _ = done.send(run_on_this_thread(gate, request, started));
-        });
+    let worker = {
+        let gate = Arc::clone(&gate);
+        let shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("rex-script".into())
+            .stack_size(SCRIPT_STACK)
+            .spawn(move || {
+                let outcome = run_on_this_thread(gate, request, started, deadline, shared);
+                if let Some(outcome) = outcome {
+                    let _ = done.send(outcome);
+                }
+            })
+    };
     let worker = match worker {
         Ok(w) => w,
         Err(e) => return internal(&format!("cannot start the script thread: {e}")),
     };
-    match outcome.recv_timeout(timeout.saturating_add(DEADLINE_GRACE)) {
+    let stop = |reason: String| {
+        let _ = gate.flush_audit_log();
+        document(
+            &gate,
+            &shared,
+            started,
+            Ended::Failed {
+                error_type: ErrorType::ScriptException,
+                message: format!("Script terminated: {reason}"),
+                explanation: None,
+                compile: false,
+            },
+        )
+    };
+    use std::sync::mpsc::RecvTimeoutError;
+    let reason = match watchdog {
+        Watchdog::InProcess => match outcome.recv_timeout(timeout.saturating_add(DEADLINE_GRACE)) {
+            Ok(outcome) => {
+                let _ = worker.join();
+                return outcome;
+            }
+            Err(RecvTimeoutError::Timeout) => format!(
+                "{} (the script thread did not stop in time, e.g. while compiling)",
+                engine::deadline_reason(timeout)
+            ),
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = worker.join();
+                return internal("the script thread panicked");
+            }
+        },
+        Watchdog::ExitProcess => loop {
+            let now = Instant::now();
+            let wait = deadline.saturating_duration_since(now).min(MEMORY_POLL);
+            match outcome.recv_timeout(wait) {
+                Ok(outcome) => {
+                    let _ = worker.join();
+                    return outcome;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = worker.join();
+                    return internal("the script thread panicked");
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if Instant::now() >= deadline {
+                break engine::deadline_reason(timeout);
+            }
+            if let Some(rss) = crate::usage::resident_bytes()
+                && rss > max_memory
+            {
+                break engine::memory_reason(max_memory, rss);
+            }
+        },
+    };
+    if shared.claim() {
+        return stop(reason);
+    }
+    // The script thread ended at the same moment and is writing its own document.
+    match outcome.recv() {
         Ok(outcome) => {
             let _ = worker.join();
             outcome
         }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => RunOutcome {
-            document: OutputDocument::fatal(
-                ErrorType::ScriptException,
-                &format!(
-                    "Script terminated: wall-clock deadline of {}s exceeded (the script \
-                     thread did not stop in time, e.g. while compiling)",
-                    timeout.as_secs_f64()
-                ),
-            ),
-            class: RunClass::ScriptError,
-            denial_explanation: None,
-        },
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            let _ = worker.join();
-            internal("the script thread panicked")
-        }
+        Err(_) => internal("the script thread panicked"),
     }
 }
 
@@ -153,9 +219,10 @@ pub fn compile_check(request: &RunRequest, gate: Arc<Gate>) -> Result<(), Compil
     let state = Rc::new(RunState::new(
         gate,
         request.limits.clone(),
-        request.log_level,
+        Instant::now() + request.limits.timeout,
+        Arc::new(Shared::new(request.log_level)),
     ));
-    let engine = engine::build(&state, request.domains);
+    let engine = engine::build(&state, request.domains, Watchdog::InProcess);
     let scope = scope_for(&request.args);
     engine
         .compile_with_scope(&scope, &request.script)
@@ -177,8 +244,13 @@ pub fn registered_function_names() -> Vec<String> {
         Ok(g) => Arc::new(g),
         Err(_) => return Vec::new(),
     };
-    let state = Rc::new(RunState::new(gate, Limits::default(), Level::Info));
-    let engine = engine::build(&state, Domains::default());
+    let state = Rc::new(RunState::new(
+        gate,
+        Limits::default(),
+        Instant::now(),
+        Arc::new(Shared::new(Level::Info)),
+    ));
+    let engine = engine::build(&state, Domains::default(), Watchdog::InProcess);
     let mut names: Vec<String> = engine
         .gen_fn_signatures(false)
         .into_iter()
@@ -197,22 +269,27 @@ fn scope_for(args: &ScriptArgs) -> Scope<'static> {
     scope
 }
 
-fn run_on_this_thread(gate: Arc<Gate>, request: RunRequest, started: Instant) -> RunOutcome {
+/// Runs the script; `None` when the watchdog has already written the document.
+fn run_on_this_thread(
+    gate: Arc<Gate>,
+    request: RunRequest,
+    started: Instant,
+    deadline: Instant,
+    shared: Arc<Shared>,
+) -> Option<RunOutcome> {
     let state = Rc::new(RunState::new(
         Arc::clone(&gate),
         request.limits.clone(),
-        request.log_level,
+        deadline,
+        Arc::clone(&shared),
     ));
-    let engine = engine::build(&state, request.domains);
+    let engine = engine::build(&state, request.domains, request.watchdog);
     let mut scope = scope_for(&request.args);
     for note in &request.notes {
-        state
-            .log
-            .borrow_mut()
-            .push(Level::Info, note, 0, Some("sandbox"));
+        state.log().push(Level::Info, note, 0, Some("sandbox"));
     }
 
-    let script_started = Instant::now();
+    let _ = shared.script_started.set(Instant::now());
     let result = engine
         .compile_with_scope(&scope, &request.script)
         .map_err(Failure::Compile)
@@ -222,7 +299,45 @@ fn run_on_this_thread(gate: Arc<Gate>, request: RunRequest, started: Instant) ->
                 .map_err(Failure::Runtime)
                 .and_then(|value| display(&engine, &mut scope, value).map_err(Failure::Runtime))
         });
-    let script_ns = script_started.elapsed().as_nanos() as f64;
+    if !shared.claim() {
+        return None;
+    }
+    let ended = match result {
+        Ok(text) => Ended::Ok(text),
+        Err(failure) => {
+            let (error_type, message, explanation) = classify(&state, &failure);
+            Ended::Failed {
+                error_type,
+                message,
+                explanation,
+                compile: matches!(failure, Failure::Compile(_)),
+            }
+        }
+    };
+    Some(document(&gate, &shared, started, ended))
+}
+
+/// How the script ended, for [`document`].
+enum Ended {
+    /// The output text.
+    Ok(String),
+    /// An error: its type, message and (for a denial) the full explanation; `compile`
+    /// when the script did not compile.
+    Failed {
+        error_type: ErrorType,
+        message: String,
+        explanation: Option<String>,
+        compile: bool,
+    },
+}
+
+/// The output document of a run that ended as `ended`, with the logs, published metrics
+/// and alarms in `shared`, written by the script thread or by the watchdog.
+fn document(gate: &Gate, shared: &Shared, started: Instant, ended: Ended) -> RunOutcome {
+    let script_ns = shared
+        .script_started
+        .get()
+        .map_or(0.0, |t| t.elapsed().as_nanos() as f64);
 
     let mut metrics = Vec::new();
     let mut alarms = Vec::new();
@@ -233,8 +348,8 @@ fn run_on_this_thread(gate: Arc<Gate>, request: RunRequest, started: Instant) ->
         "Duration",
     ));
 
-    let (output, error, class, denial_explanation) = match result {
-        Ok(text) => {
+    let (output, error, class, denial_explanation) = match ended {
+        Ended::Ok(text) => {
             metrics.push(Metric::new(
                 "RexRunnerScriptExecutionSuccessCount",
                 1.0,
@@ -243,14 +358,14 @@ fn run_on_this_thread(gate: Arc<Gate>, request: RunRequest, started: Instant) ->
             ));
             (text, None, RunClass::Success, None)
         }
-        Err(failure) => {
-            let (error_type, message, explanation) = classify(&state, &failure);
-            let what = if matches!(failure, Failure::Compile(_)) {
-                "compile"
-            } else {
-                "execute"
-            };
-            if matches!(failure, Failure::Compile(_)) {
+        Ended::Failed {
+            error_type,
+            message,
+            explanation,
+            compile,
+        } => {
+            let what = if compile { "compile" } else { "execute" };
+            if compile {
                 alarms.push(Alarm {
                     alarm_type: "RexRunnerScriptCompilationFailure".into(),
                     alarm_details: Some(clamp_error_message(&format!(
@@ -320,8 +435,8 @@ fn run_on_this_thread(gate: Arc<Gate>, request: RunRequest, started: Instant) ->
     metrics.extend(crate::usage::process_metrics());
 
     // Script-published metrics and alarms must not impersonate the runner's.
-    let published_metrics = std::mem::take(&mut *state.metrics.borrow_mut());
-    let published_alarms = std::mem::take(&mut *state.alarms.borrow_mut());
+    let published_metrics = std::mem::take(&mut *shared.metrics());
+    let published_alarms = std::mem::take(&mut *shared.alarms());
     if let Some(bad) = published_metrics
         .iter()
         .map(|m| m.metric_name.as_str())
@@ -349,7 +464,7 @@ fn run_on_this_thread(gate: Arc<Gate>, request: RunRequest, started: Instant) ->
         "Duration",
     ));
 
-    let logs = state.log.borrow_mut().take();
+    let logs = shared.log().take();
     let document = OutputDocument {
         output,
         status: if error.is_none() {

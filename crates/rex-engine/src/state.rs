@@ -2,7 +2,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use rex_policy::Gate;
@@ -17,30 +18,82 @@ pub(crate) struct RunState {
     pub gate: Arc<Gate>,
     pub limits: Limits,
     pub deadline: Instant,
-    pub log: RefCell<ScriptLog>,
+    /// What the watchdog (the thread that called `run`) also reads to write the document
+    /// when the script thread does not end in time.
+    pub shared: Arc<Shared>,
     /// Messages of errors the SDK threw, with the class their Rust type maps to. An
     /// uncaught error is classified by looking its message up here, so a script cannot
     /// make its own `throw` look like a denial, and an OS `EACCES` is not one either.
     pub sdk_errors: RefCell<HashMap<String, ErrorType>>,
     /// Full explanations of denials thrown, by message.
     pub denials: RefCell<HashMap<String, String>>,
-    pub metrics: RefCell<Vec<Metric>>,
-    pub alarms: RefCell<Vec<Alarm>>,
+}
+
+/// The parts of a run's state the output document is made from, shared between the script
+/// thread and the watchdog.
+pub(crate) struct Shared {
+    log: Mutex<ScriptLog>,
+    metrics: Mutex<Vec<Metric>>,
+    alarms: Mutex<Vec<Alarm>>,
+    /// When compiling started (set once by the script thread).
+    pub script_started: std::sync::OnceLock<Instant>,
+    /// Set by whichever of the script thread and the watchdog writes the document first.
+    claimed: AtomicBool,
+}
+
+/// Locks `m`; a poisoned lock (a panic while held) still holds consistent data here (every
+/// critical section is a single push or take), so its value is used.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub fn new(threshold: Level) -> Self {
+        Self {
+            log: Mutex::new(ScriptLog::new(threshold)),
+            metrics: Mutex::new(Vec::new()),
+            alarms: Mutex::new(Vec::new()),
+            script_started: std::sync::OnceLock::new(),
+            claimed: AtomicBool::new(false),
+        }
+    }
+
+    /// The script log.
+    pub fn log(&self) -> MutexGuard<'_, ScriptLog> {
+        lock(&self.log)
+    }
+
+    /// Metrics the script published.
+    pub fn metrics(&self) -> MutexGuard<'_, Vec<Metric>> {
+        lock(&self.metrics)
+    }
+
+    /// Alarms the script published.
+    pub fn alarms(&self) -> MutexGuard<'_, Vec<Alarm>> {
+        lock(&self.alarms)
+    }
+
+    /// True for the first caller only: the one that writes the run's document.
+    pub fn claim(&self) -> bool {
+        !self.claimed.swap(true, Ordering::AcqRel)
+    }
 }
 
 impl RunState {
-    pub fn new(gate: Arc<Gate>, limits: Limits, threshold: Level) -> Self {
-        let deadline = Instant::now() + limits.timeout;
+    pub fn new(gate: Arc<Gate>, limits: Limits, deadline: Instant, shared: Arc<Shared>) -> Self {
         Self {
             gate,
             limits,
             deadline,
-            log: RefCell::new(ScriptLog::new(threshold)),
+            shared,
             sdk_errors: RefCell::new(HashMap::new()),
             denials: RefCell::new(HashMap::new()),
-            metrics: RefCell::new(Vec::new()),
-            alarms: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The script log.
+    pub fn log(&self) -> MutexGuard<'_, ScriptLog> {
+        self.shared.log()
     }
 
     /// Records the script position of an SDK call for the decision log.
@@ -60,7 +113,7 @@ impl RunState {
             .unwrap_or(0)
             .try_into()
             .unwrap_or(u32::MAX);
-        self.log.borrow_mut().push(level, message, line, api);
+        self.log().push(level, message, line, api);
     }
 
     /// Whether the wall-clock deadline has passed.

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rex_engine::{ErrorType, Limits, RunClass, RunOutcome, RunRequest, ScriptArgs, Status, run};
+use rex_engine::{
+    ErrorType, Limits, RunClass, RunOutcome, RunRequest, ScriptArgs, Status, Watchdog, run,
+};
 use rex_policy::{Gate, Policies};
 
 fn gate() -> Arc<Gate> {
@@ -46,6 +48,118 @@ fn output_text_follows_the_original() {
     assert_eq!(output("fn f(x) { x + 1 } f(41)"), "42");
     assert_eq!(output(r#""result value""#), "result value");
     assert_eq!(output(r#"#{a: 1}.to_json()"#), r#"{"a":1}"#);
+}
+
+/// A loop that outlives a short deadline but ends by itself (so the script thread a
+/// `Watchdog::ExitProcess` run leaves behind does not spin for the rest of the tests).
+const LONG_LOOP: &str = r#"print("before"); publish(MetricBuilder().name("m").value(1.0)); let t = 0; for i in 0..30000000 { t += 1; } t"#;
+
+#[test]
+fn deadline_in_process_stops_the_script_with_the_clear_error() {
+    let started = std::time::Instant::now();
+    let o = run_with(LONG_LOOP, |r| r.limits.timeout = Duration::from_millis(300));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let (t, m) = error(&o);
+    assert_eq!(t, ErrorType::ScriptException);
+    assert_eq!(o.class, RunClass::ScriptError);
+    assert!(
+        m.starts_with("Script terminated: wall-clock deadline of 0.3s exceeded (line 1"),
+        "{m}"
+    );
+    let logs = o.document.logs.as_ref().unwrap();
+    assert!(logs.iter().any(|l| l.attributes.message == "before"));
+}
+
+/// `Watchdog::ExitProcess` (rex run, rex-runner): no progress callback; the calling thread
+/// returns the same ERROR document at the deadline, with the logs, metrics and alarms of
+/// the run so far.
+#[test]
+fn deadline_by_the_watchdog_gives_the_same_document() {
+    let started = std::time::Instant::now();
+    let o = run_with(LONG_LOOP, |r| {
+        r.limits.timeout = Duration::from_millis(300);
+        r.watchdog = Watchdog::ExitProcess;
+    });
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let (t, m) = error(&o);
+    assert_eq!(t, ErrorType::ScriptException);
+    assert_eq!(o.class, RunClass::ScriptError);
+    assert_eq!(m, "Script terminated: wall-clock deadline of 0.3s exceeded");
+    assert_eq!(o.document.status, Status::Error);
+    let logs = o.document.logs.as_ref().unwrap();
+    assert!(logs.iter().any(|l| l.attributes.message == "before"));
+    let names: Vec<&str> = o
+        .document
+        .metrics
+        .iter()
+        .map(|m| m.metric_name.as_str())
+        .collect();
+    for expected in [
+        "RexRunnerScriptExecutionTime",
+        "RexRunnerScriptExecutionFailureCount",
+        "RexRunnerTotalExecutionTime",
+        "m",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert!(
+        o.document
+            .alarms
+            .iter()
+            .any(|a| a.alarm_type == "RexRunnerScriptExecutionFailure")
+    );
+    // Scripts that end in time are not affected.
+    let o = run_with("40 + 2", |r| r.watchdog = Watchdog::ExitProcess);
+    assert_eq!(o.document.output, "42");
+    // Nor are the other limits.
+    let o = run_with("let i = 0; loop { i += 1; }", |r| {
+        r.limits.max_operations = 10_000;
+        r.watchdog = Watchdog::ExitProcess;
+    });
+    assert!(error(&o).1.contains("Too many operations"));
+}
+
+/// The memory limit holds without the progress callback: the watchdog polls resident
+/// memory.
+#[test]
+fn memory_limit_by_the_watchdog() {
+    let o = run_with(LONG_LOOP, |r| {
+        r.limits.max_memory_bytes = 1;
+        r.watchdog = Watchdog::ExitProcess;
+    });
+    let (t, m) = error(&o);
+    assert_eq!(t, ErrorType::ScriptException);
+    assert!(
+        m.starts_with("Script terminated: memory limit of 1 bytes exceeded (resident "),
+        "{m}"
+    );
+}
+
+/// Type names are the same wherever rex registers them (its types live in a global module
+/// of their own, the standard names in the global namespace).
+#[test]
+fn type_names_are_the_display_names() {
+    assert_eq!(
+        output(
+            r#"[type_of(MetricBuilder()), type_of("s"), type_of(1), type_of(1.5), type_of([]), type_of(#{}), type_of(()), type_of('c'), type_of(true), type_of(Fn("f")), type_of(blob()), type_of(0..1), type_of(0..=1)]"#
+        ),
+        r#"["MetricBuilder", "string", "i64", "f64", "array", "map", "()", "char", "bool", "Fn", "blob", "range", "range="]"#
+    );
+    let o = run_script("MetricBuilder().no_such_method()");
+    assert!(
+        error(&o).1.contains("no_such_method (MetricBuilder)"),
+        "{}",
+        error(&o).1
+    );
+    // A script-defined method on a standard type still takes precedence.
+    assert_eq!(output(r#"fn len() { 7 } "abc".len()"#), "7");
+    assert_eq!(
+        output(r#"fn twice() { this * 2 } let x = 21; x.twice()"#),
+        "42"
+    );
 }
 
 #[test]

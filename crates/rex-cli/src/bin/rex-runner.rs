@@ -8,7 +8,7 @@ use clap::Parser;
 use rex_cli::{
     Format, Inputs, apply_sandbox, functions, parse_sandbox, prepare, print_document, run,
 };
-use rex_engine::RunClass;
+use rex_engine::{RunClass, Watchdog};
 use rex_sandbox::SandboxMode;
 
 /// Run a Rhai script under a Cedar policy and print the REX output document.
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
         sandbox: cli.sandbox,
         ..Inputs::new(cli.script_file.unwrap_or_default())
     };
-    let prepared =
+    let mut prepared =
         match prepare(&inputs).and_then(|mut p| apply_sandbox(&mut p, &inputs).map(|()| p)) {
             Ok(p) => p,
             Err(fatal) => {
@@ -82,6 +82,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+    // The process prints the document and exits right after the run: the deadline is
+    // enforced by the watchdog, with no per-operation callback.
+    prepared.request.watchdog = Watchdog::ExitProcess;
     let outcome = run(prepared);
     let format = if outcome.class == RunClass::Fatal {
         Format::Json

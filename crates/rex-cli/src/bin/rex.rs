@@ -9,7 +9,7 @@ use rex_cli::{
     Format, Inputs, apply_sandbox, functions, mcp_cmd, parse_mode, parse_sandbox, parse_timeout,
     policy_cmd, prepare, print_document, run,
 };
-use rex_engine::RunClass;
+use rex_engine::{RunClass, Watchdog};
 use rex_policy::{Mode, Policies};
 use rex_sandbox::SandboxMode;
 
@@ -337,7 +337,7 @@ fn policy_command(command: PolicyCommand) -> ExitCode {
 
 fn run_command(inputs: &Inputs, format: Format, verbose: bool) -> ExitCode {
     let prepared = prepare(inputs).and_then(|mut p| apply_sandbox(&mut p, inputs).map(|()| p));
-    let prepared = match prepared {
+    let mut prepared = match prepared {
         Ok(p) => p,
         Err(fatal) => {
             if format == Format::Human {
@@ -348,6 +348,9 @@ fn run_command(inputs: &Inputs, format: Format, verbose: bool) -> ExitCode {
             return ExitCode::from(exit::INVALID_INPUT);
         }
     };
+    // This process prints the document and exits right after the run: the deadline is
+    // enforced by the watchdog, with no per-operation callback.
+    prepared.request.watchdog = Watchdog::ExitProcess;
     let outcome = run(prepared);
     if print_document(&outcome.document, format, verbose).is_err() {
         return ExitCode::from(exit::SCRIPT_ERROR);

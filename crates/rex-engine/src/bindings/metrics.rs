@@ -2,6 +2,7 @@
 //! alarms. Names starting with `rex` (any case) are reserved for the runner: publishing one
 //! fails the whole run (exit 1), as in the original.
 
+use crate::bindings::RegisterRexType as _;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -64,7 +65,7 @@ pub struct AlarmBuilder {
 
 pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     engine
-        .register_type_with_name::<MetricBuilder>("MetricBuilder")
+        .register_rex_type::<MetricBuilder>("MetricBuilder")
         .register_fn("MetricBuilder", MetricBuilder::default)
         .register_fn("name", |b: &mut MetricBuilder, n: &str| {
             let mut b = b.clone();
@@ -103,10 +104,10 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
             "",
         );
         m.metric_dimension = b.dimensions.clone();
-        s.metrics.borrow_mut().push(m);
+        s.shared.metrics().push(m);
     });
     engine
-        .register_type_with_name::<MetricDimensionsBuilder>("MetricDimensionsBuilder")
+        .register_rex_type::<MetricDimensionsBuilder>("MetricDimensionsBuilder")
         .register_fn("MetricDimensionsBuilder", MetricDimensionsBuilder::default)
         .register_fn(
             "add",
@@ -118,7 +119,7 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         )
         .register_fn("build", |b: &mut MetricDimensionsBuilder| b.0.clone());
     engine
-        .register_type_with_name::<AlarmBuilder>("AlarmBuilder")
+        .register_rex_type::<AlarmBuilder>("AlarmBuilder")
         .register_fn("AlarmBuilder", AlarmBuilder::default)
         .register_fn("type", |b: &mut AlarmBuilder, t: &str| {
             let mut b = b.clone();
@@ -132,13 +133,13 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         });
     let s = Rc::clone(state);
     engine.register_fn("publish", move |b: &mut AlarmBuilder| {
-        s.alarms.borrow_mut().push(Alarm {
+        s.shared.alarms().push(Alarm {
             alarm_type: b.alarm_type.clone(),
             alarm_details: b.details.clone(),
         });
     });
 
-    engine.register_type_with_name::<MetricUnit>("MetricUnitType");
+    engine.register_rex_type::<MetricUnit>("MetricUnitType");
     engine.register_fn("to_string", |u: &mut MetricUnit| {
         format!("{u:?}").to_uppercase()
     });

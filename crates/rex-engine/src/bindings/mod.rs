@@ -72,3 +72,36 @@ pub(crate) fn register_common(engine: &mut Engine, state: &Rc<RunState>) {
     metrics::register(engine, state);
     time::register(engine, state);
 }
+
+thread_local! {
+    /// The custom types registered while an engine is built on this thread (see
+    /// [`RegisterRexType`]); [`take_rex_types`] moves them into the engine.
+    static REX_TYPES: std::cell::RefCell<rhai::Module> = const { std::cell::RefCell::new(rhai::Module::new()) };
+}
+
+/// Registers a custom type's display name in a module of its own instead of the engine's
+/// global namespace (what `Engine::register_type_with_name` does).
+///
+/// Rhai looks the receiver's type name up in the global namespace on every method call,
+/// and the global namespace is searched first: with about 100 rex types in it, that search
+/// cost more than the rest of a `path.len()` call. The types go into one module that
+/// `engine::build` registers as a global module right after the global namespace, so
+/// names, `type_of` and error messages are the same.
+pub(crate) trait RegisterRexType {
+    /// Registers `T` under `name` (collected until [`take_rex_types`]).
+    fn register_rex_type<T: Clone + 'static>(&mut self, name: &str) -> &mut Self;
+}
+
+impl RegisterRexType for Engine {
+    fn register_rex_type<T: Clone + 'static>(&mut self, name: &str) -> &mut Self {
+        REX_TYPES.with(|m| {
+            m.borrow_mut().set_custom_type::<T>(name);
+        });
+        self
+    }
+}
+
+/// The custom types collected on this thread since the last call.
+pub(crate) fn take_rex_types() -> rhai::Module {
+    REX_TYPES.with(|m| std::mem::take(&mut *m.borrow_mut()))
+}

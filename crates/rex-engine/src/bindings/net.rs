@@ -3,6 +3,7 @@
 //! (`network_stats`/`netstat`). Every Cedar check is made by `rex-net`; these bindings
 //! convert values and errors and pass the run's deadline and byte budget down.
 
+use crate::bindings::RegisterRexType as _;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -335,7 +336,7 @@ fn constants<T>(
 ) where
     T: Clone + Copy + PartialEq + Send + Sync + 'static,
 {
-    engine.register_type_with_name::<T>(type_name);
+    engine.register_rex_type::<T>(type_name);
     engine.register_fn("==", |a: T, b: T| a == b);
     engine.register_fn("!=", |a: T, b: T| a != b);
     engine.register_fn("to_string", move |t: &mut T| text(t));
@@ -390,7 +391,7 @@ fn register_constants(engine: &mut Engine) {
 }
 
 fn register_http(engine: &mut Engine, state: &Rc<RunState>) {
-    engine.register_type_with_name::<Client>("Client");
+    engine.register_rex_type::<Client>("Client");
     engine.register_fn("Client", Client::new);
     engine.register_fn("to_string", |_: &mut Client| "Client".to_owned());
     engine.register_fn("to_debug", |c: &mut Client| format!("{c:?}"));
@@ -441,7 +442,7 @@ fn register_http(engine: &mut Engine, state: &Rc<RunState>) {
         c.request(Method::Delete, url)
     });
 
-    engine.register_type_with_name::<Request>("Request");
+    engine.register_rex_type::<Request>("Request");
     engine.register_get("url", |r: &mut Request| r.url().to_owned());
     engine.register_get("method", |r: &mut Request| r.method().name().to_owned());
     engine.register_get("max_text_size", |r: &mut Request| max_text_size(r));
@@ -482,7 +483,7 @@ fn register_http(engine: &mut Engine, state: &Rc<RunState>) {
         },
     );
 
-    engine.register_type_with_name::<Response>("Response");
+    engine.register_rex_type::<Response>("Response");
     engine.register_get("status", |r: &mut Response| INT::from(r.status));
     engine.register_get("text", |r: &mut Response| r.text.clone());
     engine.register_get("headers", |r: &mut Response| headers_map(&r.headers));
@@ -494,7 +495,7 @@ fn register_http(engine: &mut Engine, state: &Rc<RunState>) {
 }
 
 fn register_connect(engine: &mut Engine, state: &Rc<RunState>) {
-    engine.register_type_with_name::<Connection>("Connection");
+    engine.register_rex_type::<Connection>("Connection");
     engine.register_get("protocol", |c: &mut Connection| c.protocol());
     engine.register_get("endpoint", |c: &mut Connection| c.endpoint().to_owned());
     engine.register_get("peer_address", |c: &mut Connection| {
@@ -529,8 +530,8 @@ fn register_connect(engine: &mut Engine, state: &Rc<RunState>) {
 }
 
 fn register_dns(engine: &mut Engine, state: &Rc<RunState>) {
-    engine.register_type_with_name::<ResolveOptionsBuilder>("ResolveOptionsBuilder");
-    engine.register_type_with_name::<ResolveOptions>("ResolveOptions");
+    engine.register_rex_type::<ResolveOptionsBuilder>("ResolveOptionsBuilder");
+    engine.register_rex_type::<ResolveOptions>("ResolveOptions");
     engine.register_fn("ResolveOptions", ResolveOptionsBuilder::default);
     engine.register_fn("hostname", |b: &mut ResolveOptionsBuilder, h: &str| {
         let mut b = b.clone();
@@ -617,7 +618,7 @@ fn register_dns(engine: &mut Engine, state: &Rc<RunState>) {
 }
 
 fn register_host_info(engine: &mut Engine, state: &Rc<RunState>) {
-    engine.register_type_with_name::<Network>("Network");
+    engine.register_rex_type::<Network>("Network");
     engine.register_get("interface_name", |n: &mut Network| n.interface_name.clone());
     engine.register_get("addresses", |n: &mut Network| strings(&n.addresses));
     engine.register_fn("to_map", |n: &mut Network| network_map(n));
@@ -637,7 +638,7 @@ fn register_host_info(engine: &mut Engine, state: &Rc<RunState>) {
         });
     }
 
-    engine.register_type_with_name::<NetworkStats>("NetworkStats");
+    engine.register_rex_type::<NetworkStats>("NetworkStats");
     engine.register_get("internet_connections", |n: &mut NetworkStats| {
         n.internet_connections
             .iter()
@@ -661,7 +662,7 @@ fn register_host_info(engine: &mut Engine, state: &Rc<RunState>) {
         )
     });
 
-    engine.register_type_with_name::<InternetConnection>("InternetConnection");
+    engine.register_rex_type::<InternetConnection>("InternetConnection");
     engine.register_get("protocol", |c: &mut InternetConnection| c.protocol);
     engine.register_get("recv_queue", |c: &mut InternetConnection| {
         INT::from(c.recv_queue)
@@ -690,7 +691,7 @@ fn register_host_info(engine: &mut Engine, state: &Rc<RunState>) {
         )
     });
 
-    engine.register_type_with_name::<UnixSocket>("UnixSocket");
+    engine.register_rex_type::<UnixSocket>("UnixSocket");
     engine.register_get("protocol", |u: &mut UnixSocket| u.protocol);
     engine.register_get("ref_count", |u: &mut UnixSocket| INT::from(u.ref_count));
     engine.register_get("state", |u: &mut UnixSocket| u.state);
@@ -709,7 +710,7 @@ fn register_host_info(engine: &mut Engine, state: &Rc<RunState>) {
         )
     });
 
-    engine.register_type_with_name::<ProcessInfo>("ProcessInfo");
+    engine.register_rex_type::<ProcessInfo>("ProcessInfo");
     engine.register_get("pid", |p: &mut ProcessInfo| INT::from(p.pid));
     engine.register_get("process_name", |p: &mut ProcessInfo| p.process_name.clone());
     engine.register_fn("to_map", |p: &mut ProcessInfo| process_info_map(Some(p)));

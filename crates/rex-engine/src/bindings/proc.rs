@@ -2,6 +2,7 @@
 //! stack traces, System V IPC and systemd units (`SystemctlManager`). Every Cedar check
 //! is made by `rex-proc`; these bindings convert values and errors.
 
+use crate::bindings::RegisterRexType as _;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -318,7 +319,7 @@ fn killed(list: Vec<Killed>) -> Array {
 /// `to_debug`.
 macro_rules! result_type {
     ($engine:expr, $ty:ty, $name:literal, [$($field:ident),* $(,)?]) => {{
-        $engine.register_type_with_name::<$ty>($name);
+        $engine.register_rex_type::<$ty>($name);
         $( $engine.register_get(stringify!($field), |v: &mut $ty| dynamic(&v.$field)); )*
         $engine.register_fn("to_map", |v: &mut $ty| dynamic(v));
         $engine.register_fn("to_debug", |v: &mut $ty| format!("{}({})", $name, serde_json::to_string(v).unwrap_or_default()));
@@ -418,7 +419,7 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
 }
 
 fn register_signals(engine: &mut Engine) {
-    engine.register_type_with_name::<Signal>("Signal");
+    engine.register_rex_type::<Signal>("Signal");
     engine.register_fn("to_string", |s: &mut Signal| s.name().to_owned());
     engine.register_fn("to_debug", |s: &mut Signal| s.name().to_owned());
     engine.register_fn("==", |a: Signal, b: Signal| a == b);
@@ -454,8 +455,8 @@ fn register_builders(engine: &mut Engine, state: &Rc<RunState>) {
         };
     }
     engine
-        .register_type_with_name::<ProcessOptionsBuilder>("ProcessOptionsBuilder")
-        .register_type_with_name::<ProcessOptions>("ProcessOptions")
+        .register_rex_type::<ProcessOptionsBuilder>("ProcessOptionsBuilder")
+        .register_rex_type::<ProcessOptions>("ProcessOptions")
         .register_fn("ProcessOptions", ProcessOptionsBuilder::default)
         .register_fn("build", |b: &mut ProcessOptionsBuilder| b.0);
     setter!(
@@ -469,8 +470,8 @@ fn register_builders(engine: &mut Engine, state: &Rc<RunState>) {
         v);
 
     engine
-        .register_type_with_name::<KillOptionsBuilder>("KillOptionsBuilder")
-        .register_type_with_name::<KillOptions>("KillOptions")
+        .register_rex_type::<KillOptionsBuilder>("KillOptionsBuilder")
+        .register_rex_type::<KillOptions>("KillOptions")
         .register_fn("KillOptions", KillOptionsBuilder::default);
     setter!(KillOptionsBuilder, "pid", INT, |o, v| o.pid = Some(v));
     setter!(KillOptionsBuilder, "process_name", &str, |o, v| o
@@ -494,8 +495,8 @@ fn register_builders(engine: &mut Engine, state: &Rc<RunState>) {
     );
 
     engine
-        .register_type_with_name::<LsofOptionsBuilder>("LsofOptionsBuilder")
-        .register_type_with_name::<LsofOptions>("LsofOptions")
+        .register_rex_type::<LsofOptionsBuilder>("LsofOptionsBuilder")
+        .register_rex_type::<LsofOptions>("LsofOptions")
         .register_fn("LsofOptions", LsofOptionsBuilder::default)
         .register_fn("build", |b: &mut LsofOptionsBuilder| b.0.clone());
     setter!(LsofOptionsBuilder, "path", &str, |o, v| o.path =
@@ -506,16 +507,16 @@ fn register_builders(engine: &mut Engine, state: &Rc<RunState>) {
     setter!(LsofOptionsBuilder, "pid", INT, |o, v| o.pid = Some(v));
 
     engine
-        .register_type_with_name::<TraceOptionsBuilder>("TraceOptionsBuilder")
-        .register_type_with_name::<TraceOptions>("TraceOptions")
+        .register_rex_type::<TraceOptionsBuilder>("TraceOptionsBuilder")
+        .register_rex_type::<TraceOptions>("TraceOptions")
         .register_fn("TraceOptions", TraceOptionsBuilder::default)
         .register_fn("build", |b: &mut TraceOptionsBuilder| b.0);
     setter!(TraceOptionsBuilder, "ns_pid", INT, |o, v| o.ns_pid =
         Some(v));
 
     engine
-        .register_type_with_name::<NamespaceOptionsBuilder>("NamespaceOptionsBuilder")
-        .register_type_with_name::<NamespaceOptions>("NamespaceOptions")
+        .register_rex_type::<NamespaceOptionsBuilder>("NamespaceOptionsBuilder")
+        .register_rex_type::<NamespaceOptions>("NamespaceOptions")
         .register_fn("NamespaceOptions", NamespaceOptionsBuilder::default)
         .register_fn("build", |b: &mut NamespaceOptionsBuilder| b.0.clone());
     setter!(NamespaceOptionsBuilder, "mount", bool, |o, v| o.mount = v);
@@ -526,8 +527,8 @@ fn register_builders(engine: &mut Engine, state: &Rc<RunState>) {
         Some(v.to_owned()));
 
     engine
-        .register_type_with_name::<MonitorOptionsBuilder>("MonitorProcessesCpuOptionsBuilder")
-        .register_type_with_name::<MonitorProcessesCpuOptions>("MonitorProcessesCpuOptions")
+        .register_rex_type::<MonitorOptionsBuilder>("MonitorProcessesCpuOptionsBuilder")
+        .register_rex_type::<MonitorProcessesCpuOptions>("MonitorProcessesCpuOptions")
         .register_fn("MonitorProcessesCpuOptions", || {
             MonitorOptionsBuilder(MonitorProcessesCpuOptions {
                 batches: 1,
@@ -595,7 +596,7 @@ fn flags(state: &RunState, items: Array) -> Res<Signal> {
 #[allow(clippy::too_many_lines)]
 fn register_processes(engine: &mut Engine, state: &Rc<RunState>) {
     engine
-        .register_type_with_name::<ProcessManager>("ProcessManager")
+        .register_rex_type::<ProcessManager>("ProcessManager")
         .register_fn("ProcessManager", ProcessManager::default)
         .register_fn("to_string", |_: &mut ProcessManager| {
             "ProcessManager".to_owned()
@@ -781,7 +782,7 @@ fn register_processes(engine: &mut Engine, state: &Rc<RunState>) {
 
 fn register_systemd(engine: &mut Engine, state: &Rc<RunState>) {
     engine
-        .register_type_with_name::<SystemctlManager>("SystemctlManager")
+        .register_rex_type::<SystemctlManager>("SystemctlManager")
         .register_fn("SystemctlManager", || {
             SystemctlManager(Rc::new(RefCell::new(rex_proc::SystemctlManager::new())))
         })

@@ -3,6 +3,7 @@
 //! `iostat`, `lsblk`, `format_bytes`, `unmount`). Every Cedar check is made by `rex-sys`;
 //! these bindings convert values and errors.
 
+use crate::bindings::RegisterRexType as _;
 use std::rc::Rc;
 
 use rex_sys::{
@@ -316,7 +317,7 @@ fn int(v: usize) -> INT {
 /// and `to_debug`.
 macro_rules! result_type {
     ($engine:expr, $ty:ty, $name:literal, [$($field:ident),* $(,)?]) => {{
-        $engine.register_type_with_name::<$ty>($name);
+        $engine.register_rex_type::<$ty>($name);
         $( $engine.register_get(stringify!($field), |v: &mut $ty| dynamic(&v.$field)); )*
         $engine.register_fn("to_map", |v: &mut $ty| dynamic(v));
         $engine.register_fn("to_string", |v: &mut $ty| serde_json::to_string(v).unwrap_or_default());
@@ -327,7 +328,7 @@ macro_rules! result_type {
 #[allow(clippy::too_many_lines)]
 pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     engine
-        .register_type_with_name::<SystemInfo>("SystemInfo")
+        .register_rex_type::<SystemInfo>("SystemInfo")
         .register_fn("SystemInfo", || SystemInfo)
         .register_fn("to_string", |_: &mut SystemInfo| "SystemInfo".to_owned())
         .register_fn("to_debug", |_: &mut SystemInfo| "SystemInfo".to_owned());
@@ -458,7 +459,7 @@ fn register_sysinfo(engine: &mut Engine, state: &Rc<RunState>) {
     let si = rex_sys::SystemInfo::new();
 
     engine
-        .register_type_with_name::<DmesgOptionsBuilder>("DmesgOptionsBuilder")
+        .register_rex_type::<DmesgOptionsBuilder>("DmesgOptionsBuilder")
         .register_fn("DmesgOptions", DmesgOptionsBuilder::default)
         .register_fn(
             "human_readable_time",
@@ -469,7 +470,7 @@ fn register_sysinfo(engine: &mut Engine, state: &Rc<RunState>) {
             },
         )
         .register_fn("build", |b: &mut DmesgOptionsBuilder| b.0)
-        .register_type_with_name::<DmesgOptions>("DmesgOptions");
+        .register_rex_type::<DmesgOptions>("DmesgOptions");
 
     macro_rules! both {
         ($method:literal, $free:literal, $ret:ty, |$s:ident, $gate:ident| $body:expr) => {{
@@ -561,7 +562,7 @@ fn register_sysinfo(engine: &mut Engine, state: &Rc<RunState>) {
 
 fn register_sysctl(engine: &mut Engine, state: &Rc<RunState>) {
     engine
-        .register_type_with_name::<SysctlManager>("SysctlManager")
+        .register_rex_type::<SysctlManager>("SysctlManager")
         .register_fn("SysctlManager", SysctlManager::new)
         .register_fn("to_string", |_: &mut SysctlManager| {
             "SysctlManager".to_owned()
@@ -665,7 +666,7 @@ fn register_sysctl(engine: &mut Engine, state: &Rc<RunState>) {
 
 fn register_disk(engine: &mut Engine, state: &Rc<RunState>) {
     engine
-        .register_type_with_name::<FilesystemOptionsBuilder>("FilesystemOptionsBuilder")
+        .register_rex_type::<FilesystemOptionsBuilder>("FilesystemOptionsBuilder")
         .register_fn("FilesystemOptions", FilesystemOptionsBuilder::default)
         .register_fn("local", |b: &mut FilesystemOptionsBuilder, v: bool| {
             let mut b = b.clone();
@@ -673,7 +674,7 @@ fn register_disk(engine: &mut Engine, state: &Rc<RunState>) {
             b
         })
         .register_fn("build", |b: &mut FilesystemOptionsBuilder| b.0.clone())
-        .register_type_with_name::<FilesystemOptions>("FilesystemOptions");
+        .register_rex_type::<FilesystemOptions>("FilesystemOptions");
     let s = Rc::clone(state);
     engine.register_fn(
         "targets",
@@ -700,7 +701,7 @@ fn register_disk(engine: &mut Engine, state: &Rc<RunState>) {
     );
 
     engine
-        .register_type_with_name::<Filesystems>("Filesystems")
+        .register_rex_type::<Filesystems>("Filesystems")
         .register_fn("Filesystems", Filesystems::new)
         .register_fn("to_string", |_: &mut Filesystems| "Filesystems".to_owned())
         .register_fn("to_debug", |_: &mut Filesystems| "Filesystems".to_owned());
@@ -746,7 +747,7 @@ fn register_disk(engine: &mut Engine, state: &Rc<RunState>) {
             .map_err(|e| disk_error(&s, &ctx, "lsblk", e))
     });
 
-    engine.register_type_with_name::<Unit>("Unit");
+    engine.register_rex_type::<Unit>("Unit");
     engine.register_fn("to_string", |u: &mut Unit| u.name().to_owned());
     engine.register_fn("to_debug", |u: &mut Unit| u.name().to_owned());
     engine.register_fn("==", |a: Unit, b: Unit| a == b);
@@ -761,12 +762,12 @@ fn register_disk(engine: &mut Engine, state: &Rc<RunState>) {
     });
 
     engine
-        .register_type_with_name::<UnmountOptionsBuilder>("UnmountOptionsBuilder")
+        .register_rex_type::<UnmountOptionsBuilder>("UnmountOptionsBuilder")
         .register_fn("UnmountOptions", UnmountOptionsBuilder::default)
         .register_fn("path", |_: &mut UnmountOptionsBuilder, p: &str| {
             UnmountOptionsBuilder(Some(p.to_owned()))
         })
-        .register_type_with_name::<UnmountOptions>("UnmountOptions");
+        .register_rex_type::<UnmountOptions>("UnmountOptions");
     let s = Rc::clone(state);
     engine.register_fn(
         "build",

@@ -8,6 +8,7 @@
 //! Bad input throws `#{kind, message, source: "CommonUtilsErrorKind"}` with `kind`
 //! `ParseError` or `InvalidArguments`.
 
+use crate::bindings::RegisterRexType as _;
 use std::rc::Rc;
 
 use jiff::tz::TimeZone;
@@ -198,8 +199,8 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     let st7 = Rc::clone(state);
     let st8 = Rc::clone(state);
     engine
-        .register_type_with_name::<DateTime>("DateTime")
-        .register_type_with_name::<DateTimeFormat>("DateTimeFormat")
+        .register_rex_type::<DateTime>("DateTime")
+        .register_rex_type::<DateTimeFormat>("DateTimeFormat")
         .register_fn(
             "DateTime",
             move |y: INT, mo: INT, d: INT, h: INT, mi: INT, s: INT, ns: INT| {

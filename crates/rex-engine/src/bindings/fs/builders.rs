@@ -2,6 +2,7 @@
 //! returns an updated copy, `.build()` the options value (or throws the validation
 //! message). Options authorize nothing.
 
+use crate::bindings::RegisterRexType as _;
 use std::rc::Rc;
 
 use rex_fs::{
@@ -26,8 +27,8 @@ fn register_builder<T: Clone + Default + 'static>(
     ctor: &str,
     type_name: &str,
 ) {
-    engine.register_type_with_name::<Builder<T>>(&format!("{type_name}Builder"));
-    engine.register_type_with_name::<T>(type_name);
+    engine.register_rex_type::<Builder<T>>(&format!("{type_name}Builder"));
+    engine.register_rex_type::<T>(type_name);
     engine.register_fn(ctor, Builder::<T>::default);
     engine.register_fn("build", |b: &mut Builder<T>| b.0.clone());
 }
@@ -141,8 +142,8 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         .skip_denied =
         v);
 
-    engine.register_type_with_name::<Builder<ChmodDirOptions>>("ChmodDirOptionsBuilder");
-    engine.register_type_with_name::<ChmodDirOptions>("ChmodDirOptions");
+    engine.register_rex_type::<Builder<ChmodDirOptions>>("ChmodDirOptionsBuilder");
+    engine.register_rex_type::<ChmodDirOptions>("ChmodDirOptions");
     engine.register_fn("ChmodDirOptions", || {
         Builder(ChmodDirOptions {
             permissions: UNSET_MODE,

@@ -1,5 +1,6 @@
 //! `CoreDump(exe, core)`: core-dump analysis through gdb (which needs `execute`).
 
+use crate::bindings::RegisterRexType as _;
 use std::rc::Rc;
 
 use rex_fs::{CoreDump, Frame, TracedProcess, TracedThread};
@@ -28,7 +29,7 @@ fn opt<T: Clone + 'static + Send + Sync>(v: &Option<T>) -> Dynamic {
 }
 
 pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
-    engine.register_type_with_name::<CoreDump>("CoreDump");
+    engine.register_rex_type::<CoreDump>("CoreDump");
     let s = Rc::clone(state);
     engine.register_fn(
         "CoreDump",
@@ -84,7 +85,7 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         },
     );
 
-    engine.register_type_with_name::<TracedProcess>("TracedProcess");
+    engine.register_rex_type::<TracedProcess>("TracedProcess");
     engine.register_get("pid", |p: &mut TracedProcess| p.pid);
     engine.register_get("threads", |p: &mut TracedProcess| -> Array {
         p.threads.iter().cloned().map(Dynamic::from).collect()
@@ -96,7 +97,7 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     engine.register_fn("to_debug", |p: &mut TracedProcess| {
         format!("TracedProcess(pid {}, {} threads)", p.pid, p.threads.len())
     });
-    engine.register_type_with_name::<TracedThread>("TracedThread");
+    engine.register_rex_type::<TracedThread>("TracedThread");
     engine.register_get("id", |t: &mut TracedThread| t.id);
     engine.register_get("tid", |t: &mut TracedThread| t.tid);
     engine.register_get("frames", |t: &mut TracedThread| -> Array {
@@ -109,7 +110,7 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     engine.register_fn("to_debug", |t: &mut TracedThread| {
         format!("TracedThread({}, {} frames)", t.tid, t.frames.len())
     });
-    engine.register_type_with_name::<Frame>("Frame");
+    engine.register_rex_type::<Frame>("Frame");
     engine.register_get("frame_number", |f: &mut Frame| f.frame_number);
     engine.register_get("function_name", |f: &mut Frame| f.function_name.clone());
     engine.register_get("instruction_ptr", |f: &mut Frame| opt(&f.instruction_ptr));

@@ -1,5 +1,6 @@
 //! `file.execute(ExecuteOptions)` and its builders.
 
+use crate::bindings::RegisterRexType as _;
 use std::rc::Rc;
 
 use rex_fs::{ExecArg, ExecuteOptions, ExecuteResult, FileHandle};
@@ -17,9 +18,8 @@ pub struct ChildNamespaceOptions {
 }
 
 pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
-    engine
-        .register_type_with_name::<Builder<ChildNamespaceOptions>>("ChildNamespaceOptionsBuilder");
-    engine.register_type_with_name::<ChildNamespaceOptions>("ChildNamespaceOptions");
+    engine.register_rex_type::<Builder<ChildNamespaceOptions>>("ChildNamespaceOptionsBuilder");
+    engine.register_rex_type::<ChildNamespaceOptions>("ChildNamespaceOptions");
     engine.register_fn(
         "ChildNamespaceOptions",
         Builder::<ChildNamespaceOptions>::default,
@@ -34,8 +34,8 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     );
     engine.register_fn("build", |b: &mut Builder<ChildNamespaceOptions>| b.0);
 
-    engine.register_type_with_name::<Builder<ExecuteOptions>>("ExecuteOptionsBuilder");
-    engine.register_type_with_name::<ExecuteOptions>("ExecuteOptions");
+    engine.register_rex_type::<Builder<ExecuteOptions>>("ExecuteOptionsBuilder");
+    engine.register_rex_type::<ExecuteOptions>("ExecuteOptions");
     engine.register_fn("ExecuteOptions", Builder::<ExecuteOptions>::default);
     let s = Rc::clone(state);
     engine.register_fn(
@@ -150,7 +150,7 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         },
     );
 
-    engine.register_type_with_name::<ExecuteResult>("ExecuteResult");
+    engine.register_rex_type::<ExecuteResult>("ExecuteResult");
     engine.register_get("stdout", |r: &mut ExecuteResult| r.stdout.clone());
     engine.register_get("stderr", |r: &mut ExecuteResult| r.stderr.clone());
     engine.register_get("exit_code", |r: &mut ExecuteResult| r.exit_code);

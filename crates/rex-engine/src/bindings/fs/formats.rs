@@ -1,5 +1,6 @@
 //! gzip, tar archives, extended attributes, ELF headers and certificates.
 
+use crate::bindings::RegisterRexType as _;
 use std::rc::Rc;
 
 use rex_fs::{
@@ -13,8 +14,8 @@ use super::{Res, fs_error, int, strings, to_map};
 use crate::state::RunState;
 
 fn builder<T: Clone + Default + 'static>(engine: &mut Engine, name: &str) {
-    engine.register_type_with_name::<Builder<T>>(&format!("{name}Builder"));
-    engine.register_type_with_name::<T>(name);
+    engine.register_rex_type::<Builder<T>>(&format!("{name}Builder"));
+    engine.register_rex_type::<T>(name);
     engine.register_fn(name, Builder::<T>::default);
     engine.register_fn("build", |b: &mut Builder<T>| b.0.clone());
 }
@@ -187,7 +188,7 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         f.verify_cert_chain(&s.gate, &root, &handles, s.limits.max_read_bytes)
     });
 
-    engine.register_type_with_name::<GzipInfo>("GzipInfo");
+    engine.register_rex_type::<GzipInfo>("GzipInfo");
     engine.register_get("compressed_size_bytes", |g: &mut GzipInfo| {
         int(g.compressed_size_bytes)
     });
@@ -209,7 +210,7 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         )
     });
 
-    engine.register_type_with_name::<ElfInfo>("ElfInfo");
+    engine.register_rex_type::<ElfInfo>("ElfInfo");
     engine.register_get("execfn", |e: &mut ElfInfo| opt(&e.execfn));
     engine.register_get("platform", |e: &mut ElfInfo| opt(&e.platform));
     engine.register_get("interpreter", |e: &mut ElfInfo| opt(&e.interpreter));

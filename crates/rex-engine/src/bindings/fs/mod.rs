@@ -4,6 +4,7 @@
 //! Every Cedar check is made by `rex-fs` on canonical paths; these bindings only convert
 //! values and errors.
 
+use crate::bindings::RegisterRexType as _;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -179,7 +180,7 @@ pub(super) fn int(v: u64) -> INT {
 pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     // Builders and options.
     engine
-        .register_type_with_name::<DirConfigBuilder>("DirConfigBuilder")
+        .register_rex_type::<DirConfigBuilder>("DirConfigBuilder")
         .register_fn("DirConfig", DirConfigBuilder::default)
         .register_fn("path", |_: &mut DirConfigBuilder, p: &str| {
             DirConfigBuilder {
@@ -197,13 +198,13 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
             )),
         }
     });
-    engine.register_type_with_name::<DirConfig>("DirConfig");
+    engine.register_rex_type::<DirConfig>("DirConfig");
     engine.register_fn("to_string", |c: &mut DirConfig| {
         format!("DirConfig({})", c.path)
     });
 
     engine
-        .register_type_with_name::<OpenDirOptionsBuilder>("OpenDirOptionsBuilder")
+        .register_rex_type::<OpenDirOptionsBuilder>("OpenDirOptionsBuilder")
         .register_fn("OpenDirOptions", OpenDirOptionsBuilder::default)
         .register_fn("create", |b: &mut OpenDirOptionsBuilder, v: bool| {
             let mut b = b.clone();
@@ -224,10 +225,10 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
             },
         )
         .register_fn("build", |b: &mut OpenDirOptionsBuilder| b.0);
-    engine.register_type_with_name::<OpenDirOptions>("OpenDirOptions");
+    engine.register_rex_type::<OpenDirOptions>("OpenDirOptions");
 
     engine
-        .register_type_with_name::<OpenFileOptionsBuilder>("OpenFileOptionsBuilder")
+        .register_rex_type::<OpenFileOptionsBuilder>("OpenFileOptionsBuilder")
         .register_fn("OpenFileOptions", OpenFileOptionsBuilder::default)
         .register_fn("read", |b: &mut OpenFileOptionsBuilder, v: bool| {
             let mut b = b.clone();
@@ -268,10 +269,10 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         },
     );
     engine.register_fn("build", |b: &mut OpenFileOptionsBuilder| b.0);
-    engine.register_type_with_name::<OpenFileOptions>("OpenFileOptions");
+    engine.register_rex_type::<OpenFileOptions>("OpenFileOptions");
 
     // Handles.
-    engine.register_type_with_name::<DirHandle>("DirHandle");
+    engine.register_rex_type::<DirHandle>("DirHandle");
     engine.register_fn("to_string", |d: &mut DirHandle| {
         format!("DirHandle({})", d.path())
     });
@@ -279,7 +280,7 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         format!("DirHandle({})", d.path())
     });
     engine.register_get("path", |d: &mut DirHandle| d.path().to_string());
-    engine.register_type_with_name::<FileHandle>("FileHandle");
+    engine.register_rex_type::<FileHandle>("FileHandle");
     engine.register_fn("to_string", |f: &mut FileHandle| {
         format!("FileHandle({})", f.path())
     });
@@ -348,7 +349,7 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     );
 
     // Entries.
-    engine.register_type_with_name::<DirEntry>("DirEntry");
+    engine.register_rex_type::<DirEntry>("DirEntry");
     engine.register_get("name", |e: &mut DirEntry| e.name.clone());
     engine.register_get("inode", |e: &mut DirEntry| int(e.inode));
     engine.register_fn("type", |e: &mut DirEntry| e.entry_type());
@@ -404,7 +405,7 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     );
 
     // Metadata.
-    engine.register_type_with_name::<Metadata>("Metadata");
+    engine.register_rex_type::<Metadata>("Metadata");
     engine
         .register_fn("type", |m: &mut Metadata| m.entry_type)
         .register_fn("file_size", |m: &mut Metadata| int(m.file_size))
@@ -438,7 +439,7 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
         });
 
     // Constants.
-    engine.register_type_with_name::<EntryType>("EntryType");
+    engine.register_rex_type::<EntryType>("EntryType");
     engine.register_fn("to_string", |t: &mut EntryType| t.name().to_owned());
     engine.register_fn("to_debug", |t: &mut EntryType| t.name().to_owned());
     engine.register_fn("==", |a: EntryType, b: EntryType| a == b);
@@ -473,11 +474,11 @@ pub(crate) fn register(engine: &mut Engine, state: &Rc<RunState>) {
 }
 
 fn register_helpers(engine: &mut Engine, state: &Rc<RunState>) {
-    engine.register_type_with_name::<CatFlag>("CatFlag");
-    engine.register_type_with_name::<LsFlag>("LsFlag");
-    engine.register_type_with_name::<WriteFlag>("WriteFlag");
-    engine.register_type_with_name::<MkdirFlag>("MkdirFlag");
-    engine.register_type_with_name::<RmFlag>("RmFlag");
+    engine.register_rex_type::<CatFlag>("CatFlag");
+    engine.register_rex_type::<LsFlag>("LsFlag");
+    engine.register_rex_type::<WriteFlag>("WriteFlag");
+    engine.register_rex_type::<MkdirFlag>("MkdirFlag");
+    engine.register_rex_type::<RmFlag>("RmFlag");
     engine.register_static_module("cat", CatFlag::module().into());
     engine.register_static_module("ls", LsFlag::module().into());
     engine.register_static_module("write", WriteFlag::module().into());

@@ -1,6 +1,7 @@
 //! The object API beyond opening: file, directory and symlink methods, and the result
 //! types they return. Every Cedar check is made in `rex-fs`.
 
+use crate::bindings::RegisterRexType as _;
 use std::rc::Rc;
 
 use rex_fs::{
@@ -326,7 +327,7 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
     }
 
     // Symlink handles.
-    engine.register_type_with_name::<SymlinkHandle>("SymlinkHandle");
+    engine.register_rex_type::<SymlinkHandle>("SymlinkHandle");
     engine.register_get("path", |l: &mut SymlinkHandle| l.path().to_string());
     engine.register_fn("to_string", |l: &mut SymlinkHandle| {
         format!("SymlinkHandle({})", l.path())
@@ -352,7 +353,7 @@ pub(super) fn register(engine: &mut Engine, state: &Rc<RunState>) {
 }
 
 fn register_results(engine: &mut Engine, state: &Rc<RunState>) {
-    engine.register_type_with_name::<Ownership>("Ownership");
+    engine.register_rex_type::<Ownership>("Ownership");
     engine.register_get("user", |o: &mut Ownership| o.user.clone());
     engine.register_get("group", |o: &mut Ownership| o.group.clone());
     engine.register_fn("to_map", |o: &mut Ownership| to_map(o));
@@ -363,7 +364,7 @@ fn register_results(engine: &mut Engine, state: &Rc<RunState>) {
         format!("Ownership({}:{})", o.user, o.group)
     });
 
-    engine.register_type_with_name::<Match>("Match");
+    engine.register_rex_type::<Match>("Match");
     engine.register_get("line_number", |m: &mut Match| int(m.line_number));
     engine.register_get("line_content", |m: &mut Match| m.line_content.clone());
     engine.register_fn("to_map", |m: &mut Match| to_map(m));
@@ -374,7 +375,7 @@ fn register_results(engine: &mut Engine, state: &Rc<RunState>) {
         format!("Match({}:{})", m.line_number, m.line_content)
     });
 
-    engine.register_type_with_name::<WordCount>("WordCount");
+    engine.register_rex_type::<WordCount>("WordCount");
     engine.register_get("line_count", |w: &mut WordCount| int(w.line_count));
     engine.register_get("word_count", |w: &mut WordCount| int(w.word_count));
     engine.register_get("byte_count", |w: &mut WordCount| int(w.byte_count));
@@ -389,7 +390,7 @@ fn register_results(engine: &mut Engine, state: &Rc<RunState>) {
         )
     });
 
-    engine.register_type_with_name::<DiskUsageEntry>("DiskUsageEntry");
+    engine.register_rex_type::<DiskUsageEntry>("DiskUsageEntry");
     engine.register_get("path", |e: &mut DiskUsageEntry| e.path.clone());
     engine.register_get("size_bytes", |e: &mut DiskUsageEntry| int(e.size_bytes));
     engine.register_get("inode_count", |e: &mut DiskUsageEntry| int(e.inode_count));
@@ -401,7 +402,7 @@ fn register_results(engine: &mut Engine, state: &Rc<RunState>) {
         format!("DiskUsageEntry({} {} bytes)", e.path, e.size_bytes)
     });
 
-    engine.register_type_with_name::<DiskUsageResult>("DiskUsageResult");
+    engine.register_rex_type::<DiskUsageResult>("DiskUsageResult");
     engine.register_get("entries", |r: &mut DiskUsageResult| -> Array {
         r.entries.iter().cloned().map(Dynamic::from).collect()
     });
@@ -422,7 +423,7 @@ fn register_results(engine: &mut Engine, state: &Rc<RunState>) {
     });
 
     // Sizes.
-    engine.register_type_with_name::<SizeUnit>("SizeUnit");
+    engine.register_rex_type::<SizeUnit>("SizeUnit");
     engine.register_fn("to_string", |u: &mut SizeUnit| u.name().to_owned());
     engine.register_fn("to_debug", |u: &mut SizeUnit| u.name().to_owned());
     engine.register_fn("==", |a: SizeUnit, b: SizeUnit| a == b);
@@ -432,7 +433,7 @@ fn register_results(engine: &mut Engine, state: &Rc<RunState>) {
         units.set_var(*name, *u);
     }
     engine.register_static_module("SizeUnit", units.into());
-    engine.register_type_with_name::<SizeRange>("SizeRange");
+    engine.register_rex_type::<SizeRange>("SizeRange");
     engine.register_fn("to_string", |r: &mut SizeRange| {
         format!("SizeRange({:?}..{:?})", r.min, r.max)
     });
@@ -455,7 +456,7 @@ fn register_results(engine: &mut Engine, state: &Rc<RunState>) {
     engine.register_static_module("SizeRange", ranges.into());
 
     // Pure text.
-    engine.register_type_with_name::<ReplacementOptions>("ReplacementOptions");
+    engine.register_rex_type::<ReplacementOptions>("ReplacementOptions");
     let s = Rc::clone(state);
     engine.register_fn(
         "replace_text",

@@ -2,6 +2,7 @@
 //! wc seq awk_*`, and their flag modules. Flags are passed as a leading array of module
 //! constants (`grep::i`) or values (`grep::max_count(5)`).
 
+use crate::bindings::RegisterRexType as _;
 use std::rc::Rc;
 
 use rex_fs::{DiskUsageOptions, FsError, GrepOptions, ReplacementOptions, TailSelect};
@@ -99,7 +100,7 @@ fn vars<T: Clone + Send + Sync + 'static>(items: &[(&str, T)]) -> Module {
 
 #[allow(clippy::too_many_lines)]
 fn register_flags(engine: &mut Engine) {
-    engine.register_type_with_name::<GrepFlag>("GrepFlag");
+    engine.register_rex_type::<GrepFlag>("GrepFlag");
     let mut m = vars(&[
         ("ignore_case", GrepFlag::IgnoreCase),
         ("i", GrepFlag::IgnoreCase),
@@ -114,14 +115,14 @@ fn register_flags(engine: &mut Engine) {
     m.set_native_fn("m", |n: INT| Ok(GrepFlag::MaxCount(n)));
     engine.register_static_module("grep", m.into());
 
-    engine.register_type_with_name::<TailFlag>("TailFlag");
+    engine.register_rex_type::<TailFlag>("TailFlag");
     let mut m = Module::new();
     m.set_native_fn("n", |k: INT| Ok(TailFlag::N(k)));
     m.set_native_fn("from", |k: INT| Ok(TailFlag::From(k)));
     m.set_native_fn("range", |a: INT, b: INT| Ok(TailFlag::Range(a, b)));
     engine.register_static_module("tail", m.into());
 
-    engine.register_type_with_name::<SedFlag>("SedFlag");
+    engine.register_rex_type::<SedFlag>("SedFlag");
     let m = vars(&[
         ("regex", SedFlag::Regex),
         ("all", SedFlag::All),
@@ -131,7 +132,7 @@ fn register_flags(engine: &mut Engine) {
     ]);
     engine.register_static_module("sed", m.into());
 
-    engine.register_type_with_name::<CpFlag>("CpFlag");
+    engine.register_rex_type::<CpFlag>("CpFlag");
     let m = vars(&[
         ("force", CpFlag::Force),
         ("f", CpFlag::Force),
@@ -140,7 +141,7 @@ fn register_flags(engine: &mut Engine) {
     ]);
     engine.register_static_module("cp", m.into());
 
-    engine.register_type_with_name::<MvFlag>("MvFlag");
+    engine.register_rex_type::<MvFlag>("MvFlag");
     let m = vars(&[
         ("backup", MvFlag::Backup),
         ("b", MvFlag::Backup),
@@ -149,14 +150,14 @@ fn register_flags(engine: &mut Engine) {
     ]);
     engine.register_static_module("mv", m.into());
 
-    engine.register_type_with_name::<GlobFlag>("GlobFlag");
+    engine.register_rex_type::<GlobFlag>("GlobFlag");
     let m = vars(&[
         ("recursive", GlobFlag::Recursive),
         ("r", GlobFlag::Recursive),
     ]);
     engine.register_static_module("glob", m.into());
 
-    engine.register_type_with_name::<DuFlag>("DuFlag");
+    engine.register_rex_type::<DuFlag>("DuFlag");
     let mut m = vars(&[
         ("summarize", DuFlag::Summarize),
         ("s", DuFlag::Summarize),
@@ -168,7 +169,7 @@ fn register_flags(engine: &mut Engine) {
     m.set_native_fn("d", |n: INT| Ok(DuFlag::MaxDepth(n)));
     engine.register_static_module("du", m.into());
 
-    engine.register_type_with_name::<WcFlag>("WcFlag");
+    engine.register_rex_type::<WcFlag>("WcFlag");
     let m = vars(&[
         ("lines", WcFlag::Lines),
         ("l", WcFlag::Lines),
@@ -179,7 +180,7 @@ fn register_flags(engine: &mut Engine) {
     ]);
     engine.register_static_module("wc", m.into());
 
-    engine.register_type_with_name::<SeqFlag>("SeqFlag");
+    engine.register_rex_type::<SeqFlag>("SeqFlag");
     let mut m = Module::new();
     m.set_native_fn("step", |n: INT| Ok(SeqFlag::Step(n)));
     engine.register_static_module("seq", m.into());
