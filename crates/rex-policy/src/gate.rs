@@ -241,8 +241,17 @@ struct Compiled {
 impl Compiled {
     fn new(schema: &Schema, policies: &Policies) -> Result<Self, String> {
         let mut action_uids = HashMap::new();
+        // One parse of `<namespace>::Action` per namespace (Cedar's parser is costly).
+        let mut action_types: HashMap<&str, EntityTypeName> = HashMap::new();
         for a in crate::action::ALL {
-            let ty = type_name(&format!("{}::Action", a.namespace()))?;
+            let ty = match action_types.get(a.namespace()) {
+                Some(ty) => ty.clone(),
+                None => {
+                    let ty = type_name(&format!("{}::Action", a.namespace()))?;
+                    action_types.insert(a.namespace(), ty.clone());
+                    ty
+                }
+            };
             action_uids.insert(
                 *a,
                 EntityUid::from_type_name_and_id(ty, EntityId::new(a.name())),
