@@ -198,6 +198,65 @@ pub fn resolve_parent(path: &str) -> Result<(ResolvedDir, String), FsError> {
     }
 }
 
+/// An existing object other than a directory or symlink, opened by [`direct`] in one
+/// `openat2`: its `O_PATH` fd, the `fstat` of that fd, and its canonical path.
+#[derive(Debug)]
+pub(crate) struct Direct {
+    pub(crate) fd: OwnedFd,
+    pub(crate) stat: Stat,
+    pub(crate) path: CanonicalPath,
+}
+
+/// The fast path for an operation that needs the object itself but no fd on its
+/// directory (`cat`): when `path` is already spelled canonically (absolute, no `.`, `..`,
+/// `//` or trailing `/`), one `openat2(path, O_PATH|O_NOFOLLOW|O_CLOEXEC,
+/// RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)` opens the object and `fstat` types it.
+///
+/// The kernel refuses a symlink in any directory component (`ELOOP`) and the path has no
+/// `..`, so the object reached is the one whose canonical path is the spelling, and its
+/// parent directory is the spelling's parent: exactly what the component walk would have
+/// found, with the same request ids. A final symlink is opened as the link itself
+/// (`O_NOFOLLOW`) and sent back to the walk, as is a directory (its callers need the
+/// parent fd) and every error of any kind (`ENOENT`, `ELOOP`, `EXDEV`, `ENOSYS` on old
+/// kernels or under valgrind, `EAGAIN`, ...): the walk then decides and reports.
+///
+/// The caller has run [`check_input`]. Authorizes nothing.
+pub(crate) fn direct(path: &str) -> Option<Direct> {
+    if !is_canonical_spelling(path) {
+        return None;
+    }
+    let fd = rustix::fs::openat2(
+        rustix::fs::CWD,
+        path,
+        sys::PATH_FLAGS,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    )
+    .ok()?;
+    let stat = rustix::fs::fstat(&fd).ok()?;
+    match sys::entry_type(&stat) {
+        EntryType::Dir | EntryType::Symlink => None,
+        _ => Some(Direct {
+            fd,
+            stat,
+            path: CanonicalPath::new(path).ok()?,
+        }),
+    }
+}
+
+/// Whether `path` is absolute and has no empty, `.` or `..` component and no trailing
+/// `/` (so it is a [`CanonicalPath`] as written); `/` itself is not accepted.
+fn is_canonical_spelling(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    if bytes.len() < 2 || bytes.first() != Some(&b'/') || bytes.last() == Some(&b'/') {
+        return false;
+    }
+    path.get(1..).is_some_and(|rest| {
+        rest.split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+    })
+}
+
 /// Like [`resolve`], but a missing object is not an error: the answer says from which
 /// existing directory, and with which names, it would be created. A dangling final symlink
 /// that is followed gives the place of its target.
@@ -211,7 +270,7 @@ pub fn lookup(path: &str, follow_final_symlink: bool) -> Result<Lookup, FsError>
     walk(path, follow_final_symlink)
 }
 
-fn check_input(path: &str) -> Result<(), FsError> {
+pub(crate) fn check_input(path: &str) -> Result<(), FsError> {
     if !path.starts_with('/') {
         return Err(FsError::invalid_path(path, "it is not absolute"));
     }
@@ -459,6 +518,33 @@ mod tests {
         let c: Vec<bool> = split("x/y").into_iter().map(|c| c.slash).collect();
         assert_eq!(c, [true, false]);
         assert!(split("/").is_empty());
+    }
+
+    #[test]
+    fn direct_opens_only_canonical_spellings_without_symlinks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let root = root.to_str().unwrap();
+        std::fs::create_dir(format!("{root}/d")).unwrap();
+        std::fs::write(format!("{root}/d/f"), "x").unwrap();
+        std::os::unix::fs::symlink("d", format!("{root}/dl")).unwrap();
+        std::os::unix::fs::symlink("f", format!("{root}/d/fl")).unwrap();
+        let found = direct(&format!("{root}/d/f")).unwrap();
+        assert_eq!(found.path.as_str(), format!("{root}/d/f"));
+        assert_eq!(sys::entry_type(&found.stat), EntryType::File);
+        for p in [
+            format!("{root}/dl/f"),     // intermediate symlink: ELOOP
+            format!("{root}/d/fl"),     // final symlink: sent back
+            format!("{root}/d"),        // directory: sent back
+            format!("{root}/d/./f"),    // not canonical
+            format!("{root}//d/f"),     // not canonical
+            format!("{root}/d/../d/f"), // `..`
+            format!("{root}/d/f/"),     // trailing slash
+            format!("{root}/d/missing"),
+            "/".to_owned(),
+        ] {
+            assert!(direct(&p).is_none(), "{p}");
+        }
     }
 
     #[test]
