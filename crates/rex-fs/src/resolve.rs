@@ -222,9 +222,8 @@ pub(crate) struct Direct {
 ///
 /// The caller has run [`check_input`]. Authorizes nothing.
 pub(crate) fn direct(path: &str) -> Option<Direct> {
-    if !is_canonical_spelling(path) {
-        return None;
-    }
+    // `CanonicalPath::new` rejects (does not repair) any other spelling.
+    let canonical = CanonicalPath::new(path).ok().filter(|p| !p.is_root())?;
     let fd = rustix::fs::openat2(
         rustix::fs::CWD,
         path,
@@ -239,22 +238,9 @@ pub(crate) fn direct(path: &str) -> Option<Direct> {
         _ => Some(Direct {
             fd,
             stat,
-            path: CanonicalPath::new(path).ok()?,
+            path: canonical,
         }),
     }
-}
-
-/// Whether `path` is absolute and has no empty, `.` or `..` component and no trailing
-/// `/` (so it is a [`CanonicalPath`] as written); `/` itself is not accepted.
-fn is_canonical_spelling(path: &str) -> bool {
-    let bytes = path.as_bytes();
-    if bytes.len() < 2 || bytes.first() != Some(&b'/') || bytes.last() == Some(&b'/') {
-        return false;
-    }
-    path.get(1..).is_some_and(|rest| {
-        rest.split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..")
-    })
 }
 
 /// Like [`resolve`], but a missing object is not an error: the answer says from which
