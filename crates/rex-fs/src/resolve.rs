@@ -17,7 +17,12 @@
 //! When the path has no `..`, a fast path opens the parent with one
 //! `openat2(RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)` (the kernel refuses any symlink, so
 //! the spelling minus `.` and `//` *is* canonical) and the final name with `openat`; on any
-//! error, or a final symlink to follow, the component walk decides.
+//! error, or a final symlink to follow, the component walk decides. `cat` goes one step
+//! further (`direct`): a path already spelled canonically is opened whole with one
+//! `openat2(O_PATH|O_NOFOLLOW, RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)` and typed with
+//! one `fstat`, with no fd on its directory (cat needs none); its parent's canonical path
+//! is the spelling's parent, since the kernel refused every symlink on the way. Anything
+//! else it meets (a symlink anywhere, a directory, any error) is left to the walk.
 //!
 //! Resolution authorizes nothing: it only finds out which object a request is about. It
 //! does reveal, before any policy check, whether a path exists (as the kernel's own

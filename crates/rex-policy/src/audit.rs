@@ -7,6 +7,11 @@
 //! ids), `errors` (evaluation errors), and when known `script` (`{file, line, column}`)
 //! and `job` (an id given by the caller). Fields are only ever added, never renamed.
 //!
+//! The gate's decision lines are formatted straight into the log's buffer (no
+//! intermediate `String`s, the date part of `time` formatted once a second), byte for byte
+//! what `serde_json` writes for the equivalent [`DecisionRecord`] (unit tests hold the two
+//! equal, including escapes); [`AuditLog::write`] still takes a `DecisionRecord`.
+//!
 //! Besides decisions, a run may write one [`RunRecord`] (`"event": "run"`) before its
 //! first operation: who runs, which script, and what the kernel backstop enforces. Decision
 //! lines have no `event` field; readers skip records whose `event` they do not know.
