@@ -318,10 +318,7 @@ fn push_time(b: &mut Vec<u8>, clock: &mut Option<(i64, String)>, second: i64, na
 /// (what `escape_debug` leaves alone) are written as they are.
 fn push_resource(b: &mut Vec<u8>, scratch: &mut String, resource: &Resource) {
     let id = resource.id();
-    let plain = id.bytes().fold(true, |acc, c| {
-        acc & (0x20..0x7f).contains(&c) & (c != b'"') & (c != b'\\') & (c != b'\'')
-    });
-    if plain {
+    if is_plain_id(id.as_bytes()) {
         b.push(b'"');
         push_json_escaped(b, resource.type_name());
         b.extend_from_slice(b"::\\\"");
@@ -359,11 +356,8 @@ fn push_json_str(b: &mut Vec<u8>, s: &str) {
 fn push_json_escaped(b: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
-    // Almost every string needs no escape: one branch-free (vectorised) pass decides.
-    let special = bytes.iter().fold(false, |acc, &c| {
-        acc | (c < 0x20) | (c == b'"') | (c == b'\\')
-    });
-    if !special {
+    // Almost every string needs no escape: an 8-bytes-at-a-time pass decides.
+    if !needs_json_escape(bytes) {
         b.extend_from_slice(bytes);
         return;
     }
@@ -391,6 +385,59 @@ fn push_json_escaped(b: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     b.extend_from_slice(bytes.get(start..).unwrap_or_default());
+}
+
+/// `0x0101…01`: one in every byte.
+const ONES: u64 = u64::from_le_bytes([1; 8]);
+/// `0x8080…80`: the high bit of every byte.
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// Non-zero iff some byte of `w` is below `n` (`n` <= 128; exact as a yes/no).
+fn any_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES.wrapping_mul(u64::from(n))) & !w & HIGHS
+}
+
+/// Non-zero iff some byte of `w` is `b` (exact as a yes/no).
+fn any_equal(w: u64, b: u8) -> u64 {
+    any_below(w ^ ONES.wrapping_mul(u64::from(b)), 1)
+}
+
+/// Whether JSON needs any byte of `bytes` escaped (`"`, `\`, below 0x20), eight bytes
+/// at a time.
+fn needs_json_escape(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if any_below(w, 0x20) | any_equal(w, b'"') | any_equal(w, b'\\') != 0 {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+}
+
+/// Whether `bytes` are all printable ASCII other than `"`, `\` and `'`: what Rust's
+/// `escape_debug` and JSON both leave as they are. Eight bytes at a time.
+fn is_plain_id(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let bad = any_below(w, 0x20)
+            | (w & HIGHS)
+            | any_equal(w, 0x7f)
+            | any_equal(w, b'"')
+            | any_equal(w, b'\\')
+            | any_equal(w, b'\'');
+        if bad != 0 {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\' && c != b'\'')
 }
 
 /// `n` in decimal.
@@ -655,6 +702,26 @@ mod tests {
             let mut b = Vec::new();
             push_time(&mut b, &mut clock, s, n);
             assert_eq!(String::from_utf8(b).unwrap(), t.to_string(), "{s}.{n}");
+        }
+    }
+
+    #[test]
+    fn word_checks_agree_with_byte_checks() {
+        let escape = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
+        let plain = |c: u8| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\' && c != b'\'';
+        for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 24] {
+            for pos in 0..len.max(1) {
+                for c in 0..=255u8 {
+                    for fill in [b'a', b'~', b' ', 0x80, 0x1f, 0x21, 0xff] {
+                        let mut v = vec![fill; len];
+                        if let Some(x) = v.get_mut(pos) {
+                            *x = c;
+                        }
+                        assert_eq!(needs_json_escape(&v), v.iter().any(|&b| escape(b)), "{v:?}");
+                        assert_eq!(is_plain_id(&v), v.iter().all(|&b| plain(b)), "{v:?}");
+                    }
+                }
+            }
         }
     }
 
