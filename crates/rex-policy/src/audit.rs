@@ -148,6 +148,10 @@ struct Pending {
     clock: Option<(i64, String)>,
     /// Scratch text for the rare resource uid that needs Rust escaping.
     scratch: String,
+    /// The last principal and its JSON text (the same on every line of a run).
+    principal: (String, Vec<u8>),
+    /// The end of the last decision line.
+    tail: Tail,
 }
 
 impl Pending {
@@ -212,7 +216,13 @@ impl Pending {
             Err(_) => b.extend_from_slice(jiff::Timestamp::now().to_string().as_bytes()),
         }
         b.extend_from_slice(b"\",\"principal\":");
-        push_json_str(b, d.principal);
+        if self.principal.0 != d.principal {
+            self.principal.0.clear();
+            self.principal.0.push_str(d.principal);
+            self.principal.1.clear();
+            push_json_str(&mut self.principal.1, d.principal);
+        }
+        b.extend_from_slice(&self.principal.1);
         b.extend_from_slice(b",\"action\":\"");
         push_json_escaped(b, d.action.namespace());
         b.extend_from_slice(b"::Action::\\\"");
@@ -236,25 +246,72 @@ impl Pending {
             b.extend_from_slice(b",\"errors\":");
             push_json_list(b, d.errors);
         }
-        if let Some(pos) = &d.script {
-            b.extend_from_slice(b",\"script\":{");
-            if let Some(file) = pos.file {
-                b.extend_from_slice(b"\"file\":");
-                push_json_str(b, file);
-                b.push(b',');
-            }
-            b.extend_from_slice(b"\"line\":");
-            push_u32(b, pos.line);
-            b.extend_from_slice(b",\"column\":");
-            push_u32(b, pos.column);
-            b.push(b'}');
-        }
-        if let Some(job) = d.job {
-            b.extend_from_slice(b",\"job\":");
-            push_json_str(b, job);
-        }
-        b.extend_from_slice(b"}\n");
+        self.tail.push(b, d.script, d.job);
         self.held(now)
+    }
+}
+
+/// The end of a decision line from `,"script"` on (`script`, `job`, the closing brace and
+/// newline), kept with what it was made from: the decisions of one SDK call share it.
+#[derive(Debug, Default)]
+struct Tail {
+    /// Whether `json` was made (the key below is meaningful).
+    made: bool,
+    /// `line` and `column` of the script position, when there was one.
+    at: Option<(u32, u32)>,
+    file: Option<String>,
+    job: Option<String>,
+    json: Vec<u8>,
+}
+
+impl Tail {
+    /// Appends the end of the line for `script` and `job`, made again only when they
+    /// differ from the last line's.
+    fn push(&mut self, b: &mut Vec<u8>, script: Option<Position<'_>>, job: Option<&str>) {
+        let at = script.map(|p| (p.line, p.column));
+        let file = script.and_then(|p| p.file);
+        if !(self.made
+            && self.at == at
+            && self.file.as_deref() == file
+            && self.job.as_deref() == job)
+        {
+            let j = &mut self.json;
+            j.clear();
+            if let Some(pos) = script {
+                j.extend_from_slice(b",\"script\":{");
+                if let Some(file) = pos.file {
+                    j.extend_from_slice(b"\"file\":");
+                    push_json_str(j, file);
+                    j.push(b',');
+                }
+                j.extend_from_slice(b"\"line\":");
+                push_u32(j, pos.line);
+                j.extend_from_slice(b",\"column\":");
+                push_u32(j, pos.column);
+                j.push(b'}');
+            }
+            if let Some(job) = job {
+                j.extend_from_slice(b",\"job\":");
+                push_json_str(j, job);
+            }
+            j.extend_from_slice(b"}\n");
+            self.made = true;
+            self.at = at;
+            set(&mut self.file, file);
+            set(&mut self.job, job);
+        }
+        b.extend_from_slice(&self.json);
+    }
+}
+
+/// `slot = value`, reusing the slot's allocation.
+fn set(slot: &mut Option<String>, value: Option<&str>) {
+    match (slot.as_mut(), value) {
+        (Some(s), Some(v)) => {
+            s.clear();
+            s.push_str(v);
+        }
+        (_, v) => *slot = v.map(str::to_owned),
     }
 }
 
@@ -476,6 +533,8 @@ impl AuditLog {
             failed: None,
             clock: None,
             scratch: String::new(),
+            principal: (String::new(), b"\"\"".to_vec()),
+            tail: Tail::default(),
         }));
         Ok(Self {
             path: path.to_owned(),
@@ -601,6 +660,8 @@ mod tests {
             failed: None,
             clock: None,
             scratch: String::new(),
+            principal: (String::new(), b"\"\"".to_vec()),
+            tail: Tail::default(),
         }
     }
 
@@ -669,10 +730,13 @@ mod tests {
                         script,
                         job,
                     };
-                    p.buf.clear();
-                    p.push_decision(&d, false).unwrap();
-                    let got = String::from_utf8(p.buf.clone()).unwrap();
-                    assert_eq!(got, through_serde(&d, &time_of(&got)));
+                    // Twice: the second line reuses what the first one cached.
+                    for _ in 0..2 {
+                        p.buf.clear();
+                        p.push_decision(&d, false).unwrap();
+                        let got = String::from_utf8(p.buf.clone()).unwrap();
+                        assert_eq!(got, through_serde(&d, &time_of(&got)));
+                    }
                     lines += 1;
                 }
             }
