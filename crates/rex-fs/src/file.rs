@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use rex_policy::action::fs::{OPEN, READ, REDACTED_READ, STAT};
-use rex_policy::{CanonicalPath, Gate, Permit};
+use rex_policy::{CanonicalPath, Gate, Permit, Resource};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use crate::authorize::{self, ensure};
@@ -201,26 +201,14 @@ impl FileHandle {
         max_bytes: usize,
     ) -> Result<(String, bool), FsError> {
         self.need_read()?;
-        match authorize::file(gate, READ, &self.path) {
-            Ok(permit) => Ok((
-                content::read_to_string(self.fd(), self.id, &self.path, max_bytes, &permit)?,
-                false,
-            )),
-            Err(FsError::Denied(denied)) => {
-                let Ok(permit) = authorize::file(gate, REDACTED_READ, &self.path) else {
-                    return Err(FsError::Denied(denied));
-                };
-                let text = content::read_redactable(self.fd(), &self.path, max_bytes, &permit)?;
-                match crate::redact::redact(gate, &text, max_bytes) {
-                    Ok(redacted) => Ok((redacted, true)),
-                    // No dictionary on this host: nothing can be shown, the refusal of
-                    // `read` stands.
-                    Err(FsError::NotFound { .. }) => Err(FsError::Denied(denied)),
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        read_text_at(
+            gate,
+            self.fd(),
+            self.id,
+            &self.path,
+            &Resource::file(&self.path),
+            max_bytes,
+        )
     }
 
     /// The whole file as UTF-8 after a full `read` permit (no redacted fallback): for
@@ -243,5 +231,38 @@ impl FileHandle {
         let _permit = authorize::file(gate, STAT, &self.path)?;
         let st = sys::fstat(self.fd(), self.path.as_str())?;
         Ok(Metadata::from_stat(&st, None))
+    }
+}
+
+/// The text of the regular file behind `fd` (an `O_PATH` fd on inode `id` when known, at
+/// `path`, whose request resource is `file`): `read` on it, or when `read` is refused and
+/// `redacted_read` is permitted, the redacted text (see [`FileHandle::read`]). Says
+/// whether the text was redacted.
+pub(crate) fn read_text_at(
+    gate: &Gate,
+    fd: BorrowedFd<'_>,
+    id: Option<sys::FileId>,
+    path: &CanonicalPath,
+    file: &Resource,
+    max_bytes: usize,
+) -> Result<(String, bool), FsError> {
+    match gate.check(READ, file) {
+        Ok(permit) => Ok((
+            content::read_to_string(fd, id, path, max_bytes, &permit)?,
+            false,
+        )),
+        Err(denied) => {
+            let Ok(permit) = gate.check(REDACTED_READ, file) else {
+                return Err(denied.into());
+            };
+            let text = content::read_redactable(fd, path, max_bytes, &permit)?;
+            match crate::redact::redact(gate, &text, max_bytes) {
+                Ok(redacted) => Ok((redacted, true)),
+                // No dictionary on this host: nothing can be shown, the refusal of
+                // `read` stands.
+                Err(FsError::NotFound { .. }) => Err(denied.into()),
+                Err(e) => Err(e),
+            }
+        }
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! 1. **Resolve** the path from an fd on `/`, one component at a time with
 //!    `O_PATH|O_NOFOLLOW` ([`resolve`]), reading symlinks relative to the fd that holds
-//!    them. The result is an `O_PATH` fd on the object and its canonical path (no `.`,
+//!    them (a path with no `..` is first tried with one `openat2` that refuses every
+//!    symlink, which finds the same object when it succeeds). The result is an `O_PATH` fd on the object and its canonical path (no `.`,
 //!    `..`, `//` or symlinks), so a `forbid` on one file cannot be sidestepped by
 //!    spelling.
 //! 2. **Look** at the object through that fd (`fstat`): a FIFO or device is never really

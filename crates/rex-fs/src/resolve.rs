@@ -17,7 +17,12 @@
 //! When the path has no `..`, a fast path opens the parent with one
 //! `openat2(RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)` (the kernel refuses any symlink, so
 //! the spelling minus `.` and `//` *is* canonical) and the final name with `openat`; on any
-//! error, or a final symlink to follow, the component walk decides.
+//! error, or a final symlink to follow, the component walk decides. `cat` goes one step
+//! further (`direct`): a path already spelled canonically is opened whole with one
+//! `openat2(O_PATH|O_NOFOLLOW, RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)` and typed with
+//! one `fstat`, with no fd on its directory (cat needs none); its parent's canonical path
+//! is the spelling's parent, since the kernel refused every symlink on the way. Anything
+//! else it meets (a symlink anywhere, a directory, any error) is left to the walk.
 //!
 //! Resolution authorizes nothing: it only finds out which object a request is about. It
 //! does reveal, before any policy check, whether a path exists (as the kernel's own
@@ -198,6 +203,51 @@ pub fn resolve_parent(path: &str) -> Result<(ResolvedDir, String), FsError> {
     }
 }
 
+/// An existing object other than a directory or symlink, opened by [`direct`] in one
+/// `openat2`: its `O_PATH` fd, the `fstat` of that fd, and its canonical path.
+#[derive(Debug)]
+pub(crate) struct Direct {
+    pub(crate) fd: OwnedFd,
+    pub(crate) stat: Stat,
+    pub(crate) path: CanonicalPath,
+}
+
+/// The fast path for an operation that needs the object itself but no fd on its
+/// directory (`cat`): when `path` is already spelled canonically (absolute, no `.`, `..`,
+/// `//` or trailing `/`), one `openat2(path, O_PATH|O_NOFOLLOW|O_CLOEXEC,
+/// RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)` opens the object and `fstat` types it.
+///
+/// The kernel refuses a symlink in any directory component (`ELOOP`) and the path has no
+/// `..`, so the object reached is the one whose canonical path is the spelling, and its
+/// parent directory is the spelling's parent: exactly what the component walk would have
+/// found, with the same request ids. A final symlink is opened as the link itself
+/// (`O_NOFOLLOW`) and sent back to the walk, as is a directory (its callers need the
+/// parent fd) and every error of any kind (`ENOENT`, `ELOOP`, `EXDEV`, `ENOSYS` on old
+/// kernels or under valgrind, `EAGAIN`, ...): the walk then decides and reports.
+///
+/// The caller has run [`check_input`]. Authorizes nothing.
+pub(crate) fn direct(path: &str) -> Option<Direct> {
+    // `CanonicalPath::new` rejects (does not repair) any other spelling.
+    let canonical = CanonicalPath::new(path).ok().filter(|p| !p.is_root())?;
+    let fd = rustix::fs::openat2(
+        rustix::fs::CWD,
+        path,
+        sys::PATH_FLAGS,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    )
+    .ok()?;
+    let stat = rustix::fs::fstat(&fd).ok()?;
+    match sys::entry_type(&stat) {
+        EntryType::Dir | EntryType::Symlink => None,
+        _ => Some(Direct {
+            fd,
+            stat,
+            path: canonical,
+        }),
+    }
+}
+
 /// Like [`resolve`], but a missing object is not an error: the answer says from which
 /// existing directory, and with which names, it would be created. A dangling final symlink
 /// that is followed gives the place of its target.
@@ -211,7 +261,7 @@ pub fn lookup(path: &str, follow_final_symlink: bool) -> Result<Lookup, FsError>
     walk(path, follow_final_symlink)
 }
 
-fn check_input(path: &str) -> Result<(), FsError> {
+pub(crate) fn check_input(path: &str) -> Result<(), FsError> {
     if !path.starts_with('/') {
         return Err(FsError::invalid_path(path, "it is not absolute"));
     }
@@ -459,6 +509,33 @@ mod tests {
         let c: Vec<bool> = split("x/y").into_iter().map(|c| c.slash).collect();
         assert_eq!(c, [true, false]);
         assert!(split("/").is_empty());
+    }
+
+    #[test]
+    fn direct_opens_only_canonical_spellings_without_symlinks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let root = root.to_str().unwrap();
+        std::fs::create_dir(format!("{root}/d")).unwrap();
+        std::fs::write(format!("{root}/d/f"), "x").unwrap();
+        std::os::unix::fs::symlink("d", format!("{root}/dl")).unwrap();
+        std::os::unix::fs::symlink("f", format!("{root}/d/fl")).unwrap();
+        let found = direct(&format!("{root}/d/f")).unwrap();
+        assert_eq!(found.path.as_str(), format!("{root}/d/f"));
+        assert_eq!(sys::entry_type(&found.stat), EntryType::File);
+        for p in [
+            format!("{root}/dl/f"),     // intermediate symlink: ELOOP
+            format!("{root}/d/fl"),     // final symlink: sent back
+            format!("{root}/d"),        // directory: sent back
+            format!("{root}/d/./f"),    // not canonical
+            format!("{root}//d/f"),     // not canonical
+            format!("{root}/d/../d/f"), // `..`
+            format!("{root}/d/f/"),     // trailing slash
+            format!("{root}/d/missing"),
+            "/".to_owned(),
+        ] {
+            assert!(direct(&p).is_none(), "{p}");
+        }
     }
 
     #[test]
