@@ -1,6 +1,5 @@
 //! The `Gate`: the one place where a `Permit` is made.
 
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
@@ -191,7 +190,7 @@ impl GateBuilder {
             skip_check: self.skip_check,
             compiled,
             memo: Mutex::new(Memo::default()),
-            memo_hasher: RandomState::new(),
+            memo_hasher: foldhash::fast::RandomState::default(),
         })
     }
 }
@@ -226,7 +225,8 @@ pub struct Gate {
     skip_check: Option<Action>,
     compiled: Compiled,
     memo: Mutex<Memo>,
-    memo_hasher: RandomState,
+    /// foldhash, seeded per gate: the memo is on the path of every request.
+    memo_hasher: foldhash::fast::RandomState,
 }
 
 /// What is invariant for the run, computed once at build.
@@ -300,7 +300,7 @@ type Decided = Arc<Result<Outcome, Vec<String>>>;
 /// repeated request neither clones its resource nor the remembered outcome.
 #[derive(Debug, Default)]
 struct Memo {
-    buckets: HashMap<u64, Vec<(MemoKey, Decided)>>,
+    buckets: HashMap<u64, Vec<(MemoKey, Decided)>, foldhash::fast::RandomState>,
     len: usize,
 }
 

@@ -285,7 +285,10 @@ fn a_lone_when_equality_is_read_as_the_resource_and_many_unbounded_permits_make_
         let f = rule(&p, &format!("/srv/f{i}.txt")).unwrap();
         assert!(f.contains(AccessFs::ReadFile), "{f:?}");
     }
-    assert!(!has_note(&p, "no resource constraint on file_system::Action::\"read\""));
+    assert!(!has_note(
+        &p,
+        "no resource constraint on file_system::Action::\"read\""
+    ));
     let open_notes: Vec<&String> = p
         .notes()
         .iter()
