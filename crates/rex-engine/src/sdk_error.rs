@@ -30,7 +30,17 @@ pub(crate) fn sdk_failure(
                 denials.insert(message.clone(), denied.explain());
             }
             drop(denials);
-            state.log_at(ctx, Level::Warn, &format!("denied: {denied}"), Some(api));
+            let mut lines = state.denial_lines.borrow_mut();
+            let line = match lines.get(&message) {
+                Some(line) => line.clone(),
+                None => {
+                    let line = format!("denied: {denied}");
+                    lines.insert(message.clone(), line.clone());
+                    line
+                }
+            };
+            drop(lines);
+            state.log_at(ctx, Level::Warn, &line, Some(api));
             ErrorType::AccessDeniedException
         }
         None => ErrorType::ScriptException,

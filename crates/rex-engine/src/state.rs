@@ -27,6 +27,9 @@ pub(crate) struct RunState {
     pub sdk_errors: RefCell<HashMap<String, ErrorType>>,
     /// Full explanations of denials thrown, by message.
     pub denials: RefCell<HashMap<String, String>>,
+    /// The script-log line of each denial thrown, by message (a repeated denial logs the
+    /// same line without formatting the denial again).
+    pub denial_lines: RefCell<HashMap<String, String>>,
 }
 
 /// The parts of a run's state the output document is made from, shared between the script
@@ -88,6 +91,7 @@ impl RunState {
             shared,
             sdk_errors: RefCell::new(HashMap::new()),
             denials: RefCell::new(HashMap::new()),
+            denial_lines: RefCell::new(HashMap::new()),
         }
     }
 

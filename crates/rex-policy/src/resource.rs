@@ -160,7 +160,17 @@ impl Resource {
 impl fmt::Display for Resource {
     /// The Cedar entity uid, e.g. `file_system::File::"/tmp/x"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}::\"{}\"", self.type_name, self.id.escape_debug())
+        // Printable ASCII other than quotes and `\\` is left alone by `escape_debug`:
+        // written as it is (the common case, and a tenth of the cost).
+        let plain = self
+            .id
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b'\'' | b'\\'));
+        if plain {
+            write!(f, "{}::\"{}\"", self.type_name, self.id)
+        } else {
+            write!(f, "{}::\"{}\"", self.type_name, self.id.escape_debug())
+        }
     }
 }
 
@@ -185,4 +195,32 @@ pub struct ContextEntity {
     pub attrs: Vec<(&'static str, AttrValue)>,
     /// Tags (string values).
     pub tags: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_escape_debug_for_every_kind_of_id() {
+        for id in [
+            "/tmp/x",
+            "/a b/c~d",
+            "/q\"uote",
+            "/it's",
+            "/back\\slash",
+            "/tab\tnew\nline",
+            "/é/ü",
+            "/\u{202e}rtl",
+            "/\u{7f}del",
+            "",
+        ] {
+            let r = Resource::new("file_system::File", id);
+            assert_eq!(
+                r.to_string(),
+                format!("file_system::File::\"{}\"", id.escape_debug()),
+                "{id:?}"
+            );
+        }
+    }
 }
