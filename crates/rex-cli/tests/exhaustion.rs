@@ -155,7 +155,13 @@ const DEADLINE: &str = "wall-clock deadline";
 #[test]
 fn infinite_loop_ends_at_the_deadline_even_inside_try() {
     let f = Fixture::new();
-    let s = f.write("s.rhai", "try { loop {} } catch (e) { 1 }");
+    // Each turn allocates, so the operation limit (10^9) is far off when the deadline
+    // comes: an empty `loop {}` runs fast enough without a per-operation callback to
+    // reach it first, which would test the other limit.
+    let s = f.write(
+        "s.rhai",
+        "try { let i = 0; loop { let s = `turn ${i}`; i += 1; } } catch (e) { 1 }",
+    );
     let e = run("infinite loop", &s, None, TIMEOUT_SECS);
     let m = assert_clear_error("infinite loop", &e, &[DEADLINE]);
     assert!(
