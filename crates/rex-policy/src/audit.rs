@@ -155,6 +155,20 @@ struct Pending {
 }
 
 impl Pending {
+    /// Nothing held yet, writing to `file`, with room for `capacity` bytes.
+    fn new(file: File, capacity: usize) -> Self {
+        Self {
+            file,
+            buf: Vec::with_capacity(capacity),
+            since: None,
+            failed: None,
+            clock: None,
+            scratch: String::new(),
+            principal: (String::new(), b"\"\"".to_vec()),
+            tail: Tail::default(),
+        }
+    }
+
     fn flush(&mut self) -> std::io::Result<()> {
         if let Some(e) = &self.failed {
             return Err(std::io::Error::other(e.clone()));
@@ -526,16 +540,7 @@ impl AuditLog {
                 path: path.to_owned(),
                 source,
             })?;
-        let pending = Arc::new(Mutex::new(Pending {
-            file,
-            buf: Vec::with_capacity(FLUSH_BYTES + 1024),
-            since: None,
-            failed: None,
-            clock: None,
-            scratch: String::new(),
-            principal: (String::new(), b"\"\"".to_vec()),
-            tail: Tail::default(),
-        }));
+        let pending = Arc::new(Mutex::new(Pending::new(file, FLUSH_BYTES + 1024)));
         Ok(Self {
             path: path.to_owned(),
             pending,
@@ -653,16 +658,7 @@ mod tests {
     fn pending() -> Pending {
         let dir = tempfile::tempdir().unwrap();
         let file = File::create(dir.path().join("log")).unwrap();
-        Pending {
-            file,
-            buf: Vec::new(),
-            since: None,
-            failed: None,
-            clock: None,
-            scratch: String::new(),
-            principal: (String::new(), b"\"\"".to_vec()),
-            tail: Tail::default(),
-        }
+        Pending::new(file, 0)
     }
 
     /// The `time` field of a line.

@@ -347,6 +347,17 @@ impl<'a> PolicyView<'a> {
             .map_or("", |e| e.id.as_str())
     }
 
+    /// The policy's shape: policies with the same shape have the same effect, action
+    /// constraint and constraint kinds (only entity ids differ), so a reader can work
+    /// those out once per shape.
+    pub fn shape(&self) -> usize {
+        self.policies
+            .inner
+            .entries
+            .get(self.index)
+            .map_or(usize::MAX, |e| e.template)
+    }
+
     /// `permit` or `forbid`.
     pub fn effect(&self) -> Effect {
         self.policies

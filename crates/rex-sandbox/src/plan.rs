@@ -693,9 +693,12 @@ impl FsBuilder {
     fn grant(&mut self, anchor: Anchor, access: BitFlags<AccessFs>, id: &str) {
         let path = match anchor {
             Anchor::At(p) => p,
-            Anchor::ParentOf(p) => match CanonicalPath::new(&p).ok().and_then(|c| c.parent()) {
-                Some(parent) => parent.as_str().to_owned(),
-                None => return,
+            // Anchors are canonical paths (from `fs_targets`): the parent is the text
+            // before the last `/`.
+            Anchor::ParentOf(p) => match p.rsplit_once('/') {
+                Some(("", rest)) if !rest.is_empty() => "/".to_owned(),
+                Some((parent, _)) if !parent.is_empty() => parent.to_owned(),
+                _ => return,
             },
         };
         let entry = self

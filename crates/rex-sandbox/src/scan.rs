@@ -3,6 +3,7 @@
 //! Read through [`rex_policy::PolicyView`], so no policy is parsed for it.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use cedar_policy::{ActionConstraint, Effect, ResourceConstraint};
 use rex_policy::{Action, Policies, PolicyView};
@@ -53,16 +54,21 @@ impl<'a> Scanned<'a> {
 
 /// Scans every policy.
 pub(crate) fn scan(policies: &Policies) -> Vec<Scanned<'_>> {
+    // The action constraint is the same for every policy of a shape: expanded once.
+    let mut expanded: HashMap<usize, (Vec<Action>, Vec<Action>)> = HashMap::new();
     policies
         .views()
         .map(|p| {
-            let (actions, explicit) = match p.action_constraint() {
-                ActionConstraint::Any => (rex_policy::action::ALL.to_vec(), Vec::new()),
-                ActionConstraint::Eq(uid) => expand(&[uid.to_string()]),
-                ActionConstraint::In(uids) => {
-                    expand(&uids.iter().map(ToString::to_string).collect::<Vec<_>>())
-                }
-            };
+            let (actions, explicit) = expanded
+                .entry(p.shape())
+                .or_insert_with(|| match p.action_constraint() {
+                    ActionConstraint::Any => (rex_policy::action::ALL.to_vec(), Vec::new()),
+                    ActionConstraint::Eq(uid) => expand(&[uid.to_string()]),
+                    ActionConstraint::In(uids) => {
+                        expand(&uids.iter().map(ToString::to_string).collect::<Vec<_>>())
+                    }
+                })
+                .clone();
             let scope = match p.resource_constraint() {
                 // `resource) when { resource == E }` can match `E` only.
                 ResourceConstraint::Any => match p.resource_entity() {

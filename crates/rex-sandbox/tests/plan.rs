@@ -277,7 +277,7 @@ fn a_lone_when_equality_is_read_as_the_resource_and_many_unbounded_permits_make_
     }
     for i in 0..5 {
         text.push_str(&format!(
-            "@id(\"all{i}\") permit(principal, action == file_system::Action::\"open\", resource);\n"
+            "@id(\"all{i}\") permit(principal, action == file_system::Action::\"delete\", resource);\n"
         ));
     }
     let p = plan_of(&text);
@@ -292,7 +292,7 @@ fn a_lone_when_equality_is_read_as_the_resource_and_many_unbounded_permits_make_
     let open_notes: Vec<&String> = p
         .notes()
         .iter()
-        .filter(|n| n.contains("no resource constraint on file_system::Action::\"open\""))
+        .filter(|n| n.contains("no resource constraint on file_system::Action::\"delete\""))
         .collect();
     assert_eq!(open_notes.len(), 1, "{open_notes:?}");
     assert!(
