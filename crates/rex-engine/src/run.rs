@@ -556,7 +556,13 @@ fn classify_runtime(state: &RunState, err: &EvalAltResult) -> (ErrorType, String
                 let class = state.sdk_errors.borrow().get(&message).copied();
                 let text = format!("{source}: {kind}: {message}{}", position_suffix(*pos));
                 let explanation = (class == Some(ErrorType::AccessDeniedException))
-                    .then(|| state.denials.borrow().get(&message).cloned())
+                    .then(|| {
+                        state
+                            .denials
+                            .borrow()
+                            .get(&message)
+                            .map(|d| d.explanation.clone())
+                    })
                     .flatten();
                 (
                     class.unwrap_or(ErrorType::ScriptException),

@@ -5,7 +5,7 @@ use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext, Position};
 
 use crate::log::Level;
 use crate::output::ErrorType;
-use crate::state::RunState;
+use crate::state::{DenialText, RunState};
 
 /// Converts a failed SDK call into the thrown map. `source` is the SDK's error-kind module
 /// (`IoErrorKind`, `ProcessErrorKind`, ...), `kind` the variant name. When the failure is
@@ -27,19 +27,17 @@ pub(crate) fn sdk_failure(
             // denial), so a repeated denial does not build it again.
             let mut denials = state.denials.borrow_mut();
             if !denials.contains_key(&message) {
-                denials.insert(message.clone(), denied.explain());
+                let text = DenialText {
+                    explanation: denied.explain(),
+                    log_line: format!("denied: {denied}"),
+                };
+                denials.insert(message.clone(), text);
             }
+            let line = denials
+                .get(&message)
+                .map(|d| d.log_line.clone())
+                .unwrap_or_default();
             drop(denials);
-            let mut lines = state.denial_lines.borrow_mut();
-            let line = match lines.get(&message) {
-                Some(line) => line.clone(),
-                None => {
-                    let line = format!("denied: {denied}");
-                    lines.insert(message.clone(), line.clone());
-                    line
-                }
-            };
-            drop(lines);
             state.log_at(ctx, Level::Warn, &line, Some(api));
             ErrorType::AccessDeniedException
         }

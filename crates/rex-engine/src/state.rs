@@ -13,6 +13,15 @@ use crate::limits::Limits;
 use crate::log::{Level, ScriptLog};
 use crate::output::{Alarm, ErrorType, Metric};
 
+/// What a denial thrown to the script is shown as.
+#[derive(Debug, Clone)]
+pub struct DenialText {
+    /// The full explanation (reason and suggested permit), for the ERROR document.
+    pub explanation: String,
+    /// The warning written to the script log.
+    pub log_line: String,
+}
+
 /// State of one run. Lives on the script thread; bindings hold it through an `Rc`.
 pub(crate) struct RunState {
     pub gate: Arc<Gate>,
@@ -25,11 +34,9 @@ pub(crate) struct RunState {
     /// uncaught error is classified by looking its message up here, so a script cannot
     /// make its own `throw` look like a denial, and an OS `EACCES` is not one either.
     pub sdk_errors: RefCell<HashMap<String, ErrorType>>,
-    /// Full explanations of denials thrown, by message.
-    pub denials: RefCell<HashMap<String, String>>,
-    /// The script-log line of each denial thrown, by message (a repeated denial logs the
-    /// same line without formatting the denial again).
-    pub denial_lines: RefCell<HashMap<String, String>>,
+    /// Each denial thrown, by message: its full explanation and its script-log line (both
+    /// follow from the message, so a repeated denial formats neither again).
+    pub denials: RefCell<HashMap<String, DenialText>>,
 }
 
 /// The parts of a run's state the output document is made from, shared between the script
@@ -91,7 +98,6 @@ impl RunState {
             shared,
             sdk_errors: RefCell::new(HashMap::new()),
             denials: RefCell::new(HashMap::new()),
-            denial_lines: RefCell::new(HashMap::new()),
         }
     }
 

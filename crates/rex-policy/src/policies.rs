@@ -169,12 +169,7 @@ impl Policies {
         entry
             .policy
             .get_or_init(|| {
-                let text = self
-                    .inner
-                    .sources
-                    .get(entry.source)
-                    .and_then(|(_, t)| t.get(entry.span.clone()))
-                    .unwrap_or_default();
+                let text = self.text(entry, &entry.span).unwrap_or_default();
                 Policy::parse(Some(PolicyId::new(&entry.id)), text)
                     .map_err(|e| format!("policy `{}` does not parse: {e}", entry.id))
             })
@@ -190,10 +185,7 @@ impl Policies {
         let (ty, id) = self.inner.templates.get(entry.template)?.key.as_ref()?;
         let id = match id {
             KeyId::Literal(id) => id.as_str(),
-            KeyId::Slot(k) => {
-                let range = entry.slots.get(*k)?;
-                self.inner.sources.get(entry.source)?.1.get(range.clone())?
-            }
+            KeyId::Slot(k) => self.text(entry, entry.slots.get(*k)?)?,
         };
         Some((ty.as_str(), id))
     }
@@ -307,19 +299,15 @@ impl Policies {
         if !marked {
             return s;
         }
-        let slot = s
-            .strip_prefix(self.inner.marker.as_str())
-            .and_then(|k| k.parse::<usize>().ok())
-            .and_then(|k| entry.slots.get(k));
-        match slot {
-            Some(range) => self
-                .inner
-                .sources
-                .get(entry.source)
-                .and_then(|(_, t)| t.get(range.clone()))
-                .unwrap_or(s),
-            None => s,
-        }
+        slot_number(s, &self.inner.marker)
+            .and_then(|k| entry.slots.get(k))
+            .and_then(|range| self.text(entry, range))
+            .unwrap_or(s)
+    }
+
+    /// The text at `range` of `entry`'s source file.
+    fn text(&self, entry: &Entry, range: &Range<usize>) -> Option<&str> {
+        self.inner.sources.get(entry.source)?.1.get(range.clone())
     }
 
     fn template(&self, i: usize) -> Option<&Template> {
@@ -417,6 +405,11 @@ impl<'a> PolicyView<'a> {
         });
         Cow::Owned(own)
     }
+}
+
+/// `k` when `s` is the marker of slot `k` (`{marker}{k}`).
+fn slot_number(s: &str, marker: &str) -> Option<usize> {
+    s.strip_prefix(marker)?.parse().ok()
 }
 
 fn mentions_marker(v: &Value, marker: &str) -> bool {
@@ -674,11 +667,7 @@ impl Template {
     fn new(policy: Policy, marked: bool, marker: &str) -> Self {
         let json = OnceLock::new();
         let key_id = |id: &str| -> KeyId {
-            match id
-                .strip_prefix(marker)
-                .filter(|_| marked)
-                .and_then(|k| k.parse::<usize>().ok())
-            {
+            match slot_number(id, marker).filter(|_| marked) {
                 Some(k) => KeyId::Slot(k),
                 None => KeyId::Literal(id.to_owned()),
             }
