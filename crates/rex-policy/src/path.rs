@@ -41,6 +41,11 @@ impl CanonicalPath {
         Ok(Self(path.to_owned()))
     }
 
+    /// A path the caller knows is canonical (it was the text of a `CanonicalPath`).
+    pub(crate) fn from_canonical(path: &str) -> Self {
+        Self(path.to_owned())
+    }
+
     /// The path as text, as it appears in Cedar ids.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -53,12 +58,17 @@ impl CanonicalPath {
 
     /// The parent directory, `None` for the root.
     pub fn parent(&self) -> Option<CanonicalPath> {
+        self.parent_str().map(Self::from_canonical)
+    }
+
+    /// The parent directory's path as text (borrowed), `None` for the root.
+    pub fn parent_str(&self) -> Option<&str> {
         if self.is_root() {
             return None;
         }
         match self.0.rfind('/') {
-            Some(0) => Some(Self::root()),
-            Some(i) => Some(Self(self.0[..i].to_owned())),
+            Some(0) => Some("/"),
+            Some(i) => self.0.get(..i),
             None => None,
         }
     }

@@ -1,6 +1,7 @@
 //! Resources: the exact object a request is about, with its Cedar attributes and ancestors.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::path::CanonicalPath;
 
@@ -21,13 +22,18 @@ pub enum AttrValue {
 /// directories the directory it lies in (from which the whole `in Dir` chain up to `/`
 /// follows).
 ///
-/// A `Resource` authorizes nothing by itself; it is what `Gate::check` decides on.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// A file or directory stores only its type and canonical path: its `path` attribute and
+/// its `in Dir` chain are derived from the path when the gate builds entities (on a memo
+/// miss), so building one, cloning it and comparing it are one allocation, a reference
+/// count and one string comparison. A `Resource` authorizes nothing by itself; it is what
+/// `Gate::check` decides on.
+#[derive(Clone, Eq)]
 pub struct Resource {
     type_name: &'static str,
-    id: String,
+    id: Arc<str>,
+    /// A file or directory: `id` is a canonical path, the `path` attribute is `id`.
+    fs: bool,
     attrs: Vec<(&'static str, AttrValue)>,
-    parent_dir: Option<CanonicalPath>,
 }
 
 /// Cedar type name of files.
@@ -95,21 +101,31 @@ impl Resource {
 
     /// `file_system::File::"<path>"` with attribute `path`, in its parent `Dir` chain.
     pub fn file(path: &CanonicalPath) -> Self {
-        Self {
-            type_name: FILE_TYPE,
-            id: path.as_str().to_owned(),
-            attrs: vec![("path", AttrValue::String(path.as_str().to_owned()))],
-            parent_dir: path.parent(),
-        }
+        Self::fs(FILE_TYPE, path)
     }
 
     /// `file_system::Dir::"<path>"` with attribute `path`, in its parent `Dir` chain.
     pub fn dir(path: &CanonicalPath) -> Self {
+        Self::fs(DIR_TYPE, path)
+    }
+
+    /// The `file_system::Dir` of the directory `path` lies in (`None` for `/`): the same
+    /// resource as `Resource::dir(&path.parent()?)`, without the intermediate path.
+    pub fn parent_dir_of(path: &CanonicalPath) -> Option<Self> {
+        path.parent_str().map(|p| Self::fs_id(DIR_TYPE, p))
+    }
+
+    fn fs(type_name: &'static str, path: &CanonicalPath) -> Self {
+        Self::fs_id(type_name, path.as_str())
+    }
+
+    /// `id` is the text of a canonical path.
+    fn fs_id(type_name: &'static str, id: &str) -> Self {
         Self {
-            type_name: DIR_TYPE,
-            id: path.as_str().to_owned(),
-            attrs: vec![("path", AttrValue::String(path.as_str().to_owned()))],
-            parent_dir: path.parent(),
+            type_name,
+            id: Arc::from(id),
+            fs: true,
+            attrs: Vec::new(),
         }
     }
 
@@ -118,9 +134,9 @@ impl Resource {
     pub fn new(type_name: &'static str, id: impl Into<String>) -> Self {
         Self {
             type_name,
-            id: id.into(),
+            id: Arc::from(id.into()),
+            fs: false,
             attrs: Vec::new(),
-            parent_dir: None,
         }
     }
 
@@ -141,19 +157,53 @@ impl Resource {
         &self.id
     }
 
-    /// The attributes.
+    /// The id, shared (a [`crate::Permit`] keeps it without copying it).
+    pub(crate) fn shared_id(&self) -> Arc<str> {
+        Arc::clone(&self.id)
+    }
+
+    /// The attributes added with [`Resource::attr`]. A file or directory also has the
+    /// attribute `path`, its id, which is not in this list: see [`Resource::path_attr`].
     pub fn attrs(&self) -> &[(&'static str, AttrValue)] {
         &self.attrs
     }
 
-    /// The directory the object lies in, for files and directories.
-    pub fn parent_dir(&self) -> Option<&CanonicalPath> {
-        self.parent_dir.as_ref()
+    /// For a file or directory, the value of its `path` attribute (its canonical path).
+    pub fn path_attr(&self) -> Option<&str> {
+        self.fs.then_some(&*self.id)
+    }
+
+    /// The directory the object lies in, for files and directories other than `/`.
+    pub fn parent_dir(&self) -> Option<CanonicalPath> {
+        if !self.fs {
+            return None;
+        }
+        CanonicalPath::from_canonical(&self.id).parent()
     }
 
     /// Whether the resource is a file or directory.
     pub fn is_fs(&self) -> bool {
-        self.type_name == FILE_TYPE || self.type_name == DIR_TYPE
+        self.fs
+    }
+}
+
+impl PartialEq for Resource {
+    /// The type name is compared by pointer first (see [`crate::action`]): it is one of
+    /// the constants of [`TYPES`] in every resource rex builds.
+    fn eq(&self, other: &Self) -> bool {
+        crate::action::same_name(self.type_name, other.type_name)
+            && self.fs == other.fs
+            && self.id == other.id
+            && self.attrs == other.attrs
+    }
+}
+
+impl std::hash::Hash for Resource {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.type_name.hash(state);
+        self.id.hash(state);
+        self.fs.hash(state);
+        self.attrs.hash(state);
     }
 }
 
@@ -200,6 +250,54 @@ pub struct ContextEntity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn path(p: &str) -> CanonicalPath {
+        CanonicalPath::new(p).unwrap()
+    }
+
+    #[test]
+    fn files_and_directories_derive_their_path_attribute_and_parent_from_the_id() {
+        let f = Resource::file(&path("/tmp/rexbench/small.txt"));
+        assert_eq!(f.path_attr(), Some("/tmp/rexbench/small.txt"));
+        assert_eq!(f.parent_dir(), Some(path("/tmp/rexbench")));
+        assert!(f.attrs().is_empty());
+        assert_eq!(Resource::dir(&path("/tmp")).parent_dir(), Some(path("/")));
+        assert_eq!(Resource::dir(&CanonicalPath::root()).parent_dir(), None);
+        let other = Resource::new("network::url", "http://127.0.0.1/");
+        assert_eq!((other.path_attr(), other.parent_dir()), (None, None));
+    }
+
+    #[test]
+    fn equality_is_by_type_id_kind_and_attributes() {
+        let p = path("/tmp/x");
+        assert_eq!(Resource::file(&p), Resource::file(&path("/tmp/x")));
+        assert_ne!(Resource::file(&p), Resource::dir(&p));
+        assert_ne!(Resource::file(&p), Resource::file(&path("/tmp/y")));
+        // Same type name and id, but not built as a file: no `path`, no parent chain.
+        assert_ne!(Resource::file(&p), Resource::new(FILE_TYPE, "/tmp/x"));
+        // A type name equal in text but not the same constant still compares equal.
+        let copied: &'static str = String::from("sysctl::Sysctl").leak();
+        assert_eq!(
+            Resource::new(copied, "kernel.ostype"),
+            Resource::new("sysctl::Sysctl", "kernel.ostype")
+        );
+        assert_ne!(
+            Resource::new("sysctl::Sysctl", "a").attr("k", AttrValue::Long(1)),
+            Resource::new("sysctl::Sysctl", "a").attr("k", AttrValue::Long(2))
+        );
+    }
+
+    #[test]
+    fn the_parent_directory_resource_is_the_directory_of_the_parent() {
+        for p in ["/a", "/a/b", "/tmp/rexbench/small.txt"] {
+            let p = path(p);
+            assert_eq!(
+                Resource::parent_dir_of(&p),
+                Some(Resource::dir(&p.parent().unwrap()))
+            );
+        }
+        assert_eq!(Resource::parent_dir_of(&CanonicalPath::root()), None);
+    }
 
     #[test]
     fn display_is_escape_debug_for_every_kind_of_id() {

@@ -29,7 +29,7 @@ impl Gate {
     pub(super) fn skipped_check(&self, action: Action, resource: &Resource) -> Option<Permit> {
         (self.skip_check == Some(action)).then(|| Permit {
             action,
-            resource_id: resource.id().to_owned(),
+            resource_id: resource.shared_id(),
             audited: false,
         })
     }

@@ -38,14 +38,14 @@ pub fn cat(gate: &Gate, path: &str, max_bytes: usize) -> Result<String, FsError>
 /// operations. The `File` resource is built once for both requests.
 fn cat_direct(gate: &Gate, found: Direct, max_bytes: usize) -> Result<String, FsError> {
     let Direct { fd, stat, path } = found;
-    let Some(parent) = path.parent() else {
+    let Some(parent) = Resource::parent_dir_of(&path) else {
         return Err(FsError::mismatch(
             path.as_str(),
             EntryType::File,
             EntryType::Dir,
         ));
     };
-    gate.check(OPEN, &Resource::dir(&parent))?;
+    gate.check(OPEN, &parent)?;
     let t = sys::entry_type(&stat);
     if t != EntryType::File {
         return Err(FsError::mismatch(path.as_str(), EntryType::File, t));
