@@ -14,6 +14,7 @@
 
 pub mod action;
 pub mod audit;
+pub mod context;
 mod denied;
 mod error;
 mod gate;

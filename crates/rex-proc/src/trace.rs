@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use rex_policy::action::{fs, process};
 use rex_policy::{CanonicalPath, Gate, Resource};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::error::ProcessError;
 use crate::handle::ProcessHandle;
@@ -63,30 +62,6 @@ pub struct TracedProcess {
     pub threads: Vec<TracedThread>,
 }
 
-/// The `execute` context of running `program` with `args` and an environment of `env`
-/// names, as the runner's own identity (the principal and uid never change).
-pub(crate) fn execute_context(
-    program: &str,
-    args: &[String],
-    env: &[(&str, &str)],
-) -> serde_json::Value {
-    let uid = rustix::process::getuid().as_raw();
-    let gid = rustix::process::getgid().as_raw();
-    let username = uzers::get_user_by_uid(uid)
-        .map(|u| u.name().to_string_lossy().into_owned())
-        .unwrap_or_else(|| uid.to_string());
-    let groupname = uzers::get_group_by_gid(gid)
-        .map(|g| g.name().to_string_lossy().into_owned())
-        .unwrap_or_else(|| gid.to_string());
-    json!({
-        "arguments": {"__entity": {"type": "file_system::Arguments", "id": format!("{program} {}", args.join(" "))}},
-        "environment": {"__entity": {"type": "file_system::Environment", "id": env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")}},
-        "user": {"username": username, "uid": i64::from(uid)},
-        "group": {"groupname": groupname, "gid": i64::from(gid)},
-        "capabilities": [],
-    })
-}
-
 /// Traces process `pid`: authorizes `process_system::Action::"trace"` on it (pinned by a
 /// pidfd), then `file_system::Action::"execute"` on the canonical path of `gstack` with
 /// the execute context (arguments, environment, user, group), then runs it with a clean
@@ -113,7 +88,7 @@ pub fn trace(
     gate.check_with_context(
         fs::EXECUTE,
         &Resource::file(&canonical),
-        execute_context(&program, &args, &env),
+        rex_policy::context::helper_execute(&program, &args, &env),
     )?;
     if !handle.is_running() {
         return Err(ProcessError::NotFound(pid));

@@ -12,7 +12,6 @@ use rex_policy::{CanonicalPath, Gate, Resource};
 use rustix::fs::{Mode, OFlags, ResolveFlags, openat2};
 use rustix::io::Errno;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::checked::{HOST_ID, read_all};
 use crate::error::SysError;
@@ -248,7 +247,7 @@ impl SysctlManager {
         gate.check_with_context(
             fs::EXECUTE,
             &Resource::file(&CanonicalPath::new(&program)?),
-            execute_context(&program, &args, &env),
+            rex_policy::context::helper_execute(&program, &args, &env),
         )?;
         run(
             &program,
@@ -307,29 +306,6 @@ fn walk(
         walk(base, &d, depth + 1, walked, out)?;
     }
     Ok(())
-}
-
-/// The `execute` context of running `program` as the runner's own user and group.
-pub(crate) fn execute_context(
-    program: &str,
-    args: &[String],
-    env: &[(&str, &str)],
-) -> serde_json::Value {
-    let uid = rustix::process::getuid().as_raw();
-    let gid = rustix::process::getgid().as_raw();
-    let username = uzers::get_user_by_uid(uid)
-        .map(|u| u.name().to_string_lossy().into_owned())
-        .unwrap_or_else(|| uid.to_string());
-    let groupname = uzers::get_group_by_gid(gid)
-        .map(|g| g.name().to_string_lossy().into_owned())
-        .unwrap_or_else(|| gid.to_string());
-    json!({
-        "arguments": {"__entity": {"type": "file_system::Arguments", "id": format!("{program} {}", args.join(" "))}},
-        "environment": {"__entity": {"type": "file_system::Environment", "id": env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")}},
-        "user": {"username": username, "uid": i64::from(uid)},
-        "group": {"groupname": groupname, "gid": i64::from(gid)},
-        "capabilities": [],
-    })
 }
 
 /// Runs a program with a clean environment, no stdin and no inherited fds, killing it at
