@@ -14,6 +14,7 @@
 //! `tests/differential.rs` checks it.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
 use cedar_policy::PolicySet;
@@ -23,40 +24,70 @@ use crate::policies::Policies;
 /// Most cached slices kept; the cache is cleared when full.
 const MAX_SLICES: usize = 4096;
 
+/// A policy in no bucket (the general one).
+const GENERAL: u32 = u32::MAX;
+
+/// Buckets are found by a 64-bit hash of (entity type, id), seeded per index, so that
+/// neither building the index nor looking a resource up copies an id. Two entities with
+/// one hash would share a bucket: a slice would then also hold policies that cannot
+/// match its request, which changes nothing (see above).
 #[derive(Debug)]
 pub(crate) struct ScopeIndex {
     general: Vec<usize>,
-    /// (entity type, id) -> bucket id (index into `members`).
-    buckets: HashMap<(String, String), u32, foldhash::fast::RandomState>,
-    members: Vec<Vec<usize>>,
+    hasher: foldhash::quality::RandomState,
+    /// Hash of (entity type, id) -> bucket id.
+    buckets: HashMap<u64, u32, foldhash::fast::RandomState>,
+    /// The members of bucket `b` are `members[starts[b]..starts[b + 1]]`, in load order.
+    starts: Vec<usize>,
+    members: Vec<usize>,
     slices: Mutex<HashMap<Vec<u32>, Arc<PolicySet>>>,
 }
 
 impl ScopeIndex {
     pub(crate) fn new(policies: &Policies) -> Self {
+        let hasher = foldhash::quality::RandomState::default();
         let mut general = Vec::new();
-        let mut buckets: HashMap<(String, String), u32, foldhash::fast::RandomState> =
+        let mut buckets: HashMap<u64, u32, foldhash::fast::RandomState> =
             HashMap::with_capacity_and_hasher(policies.len(), Default::default());
-        let mut members: Vec<Vec<usize>> = Vec::new();
+        let mut sizes: Vec<usize> = Vec::new();
+        let mut bucket_of: Vec<u32> = Vec::with_capacity(policies.len());
         for i in 0..policies.len() {
-            match policies.index_key(i) {
-                Some((ty, id)) => {
-                    let b = *buckets
-                        .entry((ty.to_owned(), id.to_owned()))
-                        .or_insert_with(|| {
-                            members.push(Vec::new());
-                            u32::try_from(members.len() - 1).unwrap_or(u32::MAX)
-                        });
-                    if let Some(list) = members.get_mut(b as usize) {
-                        list.push(i);
-                    }
-                }
+            let b = match policies.index_key(i) {
+                Some(key) => *buckets.entry(hasher.hash_one(key)).or_insert_with(|| {
+                    sizes.push(0);
+                    u32::try_from(sizes.len() - 1).unwrap_or(GENERAL)
+                }),
+                None => GENERAL,
+            };
+            match sizes.get_mut(b as usize) {
+                Some(n) => *n += 1,
                 None => general.push(i),
+            }
+            bucket_of.push(b);
+        }
+        // Each bucket's members in one array, in load order.
+        let mut starts = Vec::with_capacity(sizes.len() + 1);
+        let mut at = 0;
+        for n in &sizes {
+            starts.push(at);
+            at += n;
+        }
+        starts.push(at);
+        let mut next = starts.clone();
+        let mut members = vec![0; at];
+        for (i, b) in bucket_of.into_iter().enumerate() {
+            if let Some(slot) = next.get_mut(b as usize)
+                && let Some(m) = members.get_mut(*slot)
+            {
+                *m = i;
+                *slot += 1;
             }
         }
         Self {
             general,
+            hasher,
             buckets,
+            starts,
             members,
             slices: Mutex::new(HashMap::new()),
         }
@@ -73,11 +104,7 @@ impl ScopeIndex {
     ) -> Result<Arc<PolicySet>, String> {
         let mut key: Vec<u32> = std::iter::once(&resource)
             .chain(ancestors)
-            .filter_map(|(t, id)| {
-                self.buckets
-                    .get(&((*t).to_owned(), (*id).to_owned()))
-                    .copied()
-            })
+            .filter_map(|key| self.buckets.get(&self.hasher.hash_one(key)).copied())
             .collect();
         key.sort_unstable();
         key.dedup();
@@ -87,12 +114,16 @@ impl ScopeIndex {
             return Ok(Arc::clone(set));
         }
         let mut members: Vec<usize> = self.general.clone();
-        for id in &key {
-            if let Some(list) = self.members.get(*id as usize) {
+        for b in &key {
+            let b = *b as usize;
+            if let (Some(&from), Some(&to)) = (self.starts.get(b), self.starts.get(b + 1))
+                && let Some(list) = self.members.get(from..to)
+            {
                 members.extend_from_slice(list);
             }
         }
         members.sort_unstable();
+        members.dedup();
         let mut parsed = Vec::with_capacity(members.len());
         for i in members {
             parsed.push(policies.policy(i)?.clone());
@@ -105,5 +136,50 @@ impl ScopeIndex {
             slices.insert(key, Arc::clone(&set));
         }
         Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_hold_their_members_in_load_order() {
+        let text = r#"
+permit(principal, action == file_system::Action::"read", resource == file_system::File::"/a");
+permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/d");
+permit(principal, action == file_system::Action::"read", resource);
+permit(principal, action == file_system::Action::"open", resource == file_system::File::"/a");
+permit(principal, action == file_system::Action::"read", resource) when { resource == file_system::File::"/b" };
+permit(principal, action == file_system::Action::"read", resource == file_system::Dir::"/a");
+"#;
+        let p = Policies::from_text("t.cedar", text).unwrap();
+        let index = ScopeIndex::new(&p);
+        assert_eq!(index.general, [2]);
+        let ids = |resource, ancestors: &[(&str, &str)]| -> Vec<String> {
+            let mut v: Vec<String> = index
+                .slice(&p, resource, ancestors)
+                .unwrap()
+                .policies()
+                .map(|x| x.id().to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            ids(("file_system::File", "/a"), &[]),
+            ["policy0", "policy2", "policy3"]
+        );
+        assert_eq!(
+            ids(("file_system::File", "/d/x"), &[("file_system::Dir", "/d")]),
+            ["policy1", "policy2"]
+        );
+        assert_eq!(
+            ids(("file_system::File", "/b"), &[]),
+            ["policy2", "policy4"]
+        );
+        // The type is part of the key.
+        assert_eq!(ids(("file_system::Dir", "/a"), &[]), ["policy2", "policy5"]);
+        assert_eq!(ids(("file_system::File", "/c"), &[]), ["policy2"]);
     }
 }

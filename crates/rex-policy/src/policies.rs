@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::error::{PolicyError, SourceDiagnostic};
 use crate::schema::schema;
-use crate::statements;
+use crate::statements::{self, Shape};
 
 /// Where a policy was written, for explanations and the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,10 @@ struct Inner {
     origins: OnceLock<HashMap<String, PolicyOrigin>>,
     warnings: Vec<SourceDiagnostic>,
     sources: Vec<(String, String)>,
+    /// Every policy id, one after the other (an entry's `id` is a range of it).
+    ids: String,
+    /// The slots of every policy (an entry's `slots` is a range of it).
+    slots: Vec<Range<usize>>,
     /// The prefix of the slot markers in the templates' entity ids (`{marker}{k}`).
     marker: String,
     set: OnceLock<PolicySet>,
@@ -66,14 +70,29 @@ struct Inner {
 /// One policy of the set.
 #[derive(Debug)]
 struct Entry {
-    id: String,
+    /// Its id: a range of `Inner::ids`.
+    id: Range<usize>,
     /// Index into `sources`, and the statement's byte range there.
     source: usize,
     span: Range<usize>,
     template: usize,
-    /// Byte ranges in the source of the contents of this policy's slots.
-    slots: Vec<Range<usize>>,
-    policy: OnceLock<Result<Policy, String>>,
+    /// Byte ranges in the source of the contents of this policy's slots: a range of
+    /// `Inner::slots`.
+    slots: Range<usize>,
+    /// Boxed: most policies are never parsed, and 10,000 entries stay small.
+    policy: OnceLock<Box<Result<Policy, String>>>,
+}
+
+impl Inner {
+    /// The id of `entry`.
+    fn id(&self, entry: &Entry) -> &str {
+        self.ids.get(entry.id.clone()).unwrap_or_default()
+    }
+
+    /// The byte ranges of `entry`'s slots.
+    fn slots(&self, entry: &Entry) -> &[Range<usize>] {
+        self.slots.get(entry.slots.clone()).unwrap_or_default()
+    }
 }
 
 /// The parsed policy of one shape: entity ids are markers standing for each policy's
@@ -170,9 +189,13 @@ impl Policies {
             .policy
             .get_or_init(|| {
                 let text = self.text(entry, &entry.span).unwrap_or_default();
-                Policy::parse(Some(PolicyId::new(&entry.id)), text)
-                    .map_err(|e| format!("policy `{}` does not parse: {e}", entry.id))
+                let id = self.inner.id(entry);
+                Box::new(
+                    Policy::parse(Some(PolicyId::new(id)), text)
+                        .map_err(|e| format!("policy `{id}` does not parse: {e}")),
+                )
             })
+            .as_ref()
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -185,7 +208,7 @@ impl Policies {
         let (ty, id) = self.inner.templates.get(entry.template)?.key.as_ref()?;
         let id = match id {
             KeyId::Literal(id) => id.as_str(),
-            KeyId::Slot(k) => self.text(entry, entry.slots.get(*k)?)?,
+            KeyId::Slot(k) => self.text(entry, self.inner.slots(entry).get(*k)?)?,
         };
         Some((ty.as_str(), id))
     }
@@ -196,6 +219,11 @@ impl Policies {
             policies: self,
             index: i,
         })
+    }
+
+    /// The id of policy `i` (in load order, as [`Policies::views`] gives them).
+    pub fn id_of(&self, i: usize) -> Option<&str> {
+        self.inner.entries.get(i).map(|e| self.inner.id(e))
     }
 
     /// Where policy `id` was written.
@@ -223,10 +251,11 @@ impl Policies {
                         .templates
                         .get(entry.template)
                         .map_or(Effect::Forbid, |t| t.policy.effect());
+                    let id = self.inner.id(entry);
                     origins.insert(
-                        entry.id.clone(),
+                        id.to_owned(),
                         PolicyOrigin {
-                            id: entry.id.clone(),
+                            id: id.to_owned(),
                             file: file.clone(),
                             line,
                             column,
@@ -300,7 +329,7 @@ impl Policies {
             return s;
         }
         slot_number(s, &self.inner.marker)
-            .and_then(|k| entry.slots.get(k))
+            .and_then(|k| self.inner.slots(entry).get(k))
             .and_then(|range| self.text(entry, range))
             .unwrap_or(s)
     }
@@ -332,7 +361,12 @@ impl<'a> PolicyView<'a> {
             .inner
             .entries
             .get(self.index)
-            .map_or("", |e| e.id.as_str())
+            .map_or("", |e| self.policies.inner.id(e))
+    }
+
+    /// The policy's position in load order (its number in [`Policies::views`]).
+    pub fn index(&self) -> usize {
+        self.index
     }
 
     /// The policy's shape: policies with the same shape have the same effect, action
@@ -460,21 +494,27 @@ fn load_by_shape(
         }
     };
     // Group by shape; the first statement of a group is its representative.
-    let total: usize = split.iter().map(Vec::len).sum();
+    let total: usize = split.iter().map(|s| s.statements.len()).sum();
     let mut groups: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
     let mut reps: Vec<(usize, usize)> = Vec::new();
     let mut sizes: Vec<usize> = Vec::new();
     let mut group_of = Vec::with_capacity(total);
-    for (f, statements) in split.iter().enumerate() {
-        for (s, st) in statements.iter().enumerate() {
+    for (f, file) in split.iter().enumerate() {
+        let first = group_of.len();
+        for (s, st) in file.statements.iter().enumerate() {
             let mut new_group = || {
                 reps.push((f, s));
                 sizes.push(0);
                 reps.len() - 1
             };
-            let g = match st.shape.as_deref() {
-                Some(shape) => *groups.entry(shape).or_insert_with(new_group),
-                None => new_group(),
+            let g = match &st.shape {
+                Shape::Text(shape) => *groups.entry(shape.as_str()).or_insert_with(new_group),
+                // An earlier statement of this file, already grouped.
+                Shape::Like(k) => match group_of.get(first + k) {
+                    Some(g) => *g,
+                    None => return Ok(None),
+                },
+                Shape::None => new_group(),
             };
             if let Some(n) = sizes.get_mut(g) {
                 *n += 1;
@@ -484,13 +524,15 @@ fn load_by_shape(
     }
     let mut templates = Vec::with_capacity(reps.len());
     for (g, &(f, s)) in reps.iter().enumerate() {
-        let (Some((_, text)), Some(st)) = (sources.get(f), split.get(f).and_then(|v| v.get(s)))
-        else {
+        let (Some((_, text)), Some(file)) = (sources.get(f), split.get(f)) else {
+            return Ok(None);
+        };
+        let Some(st) = file.statements.get(s) else {
             return Ok(None);
         };
         let marked = sizes.get(g).is_some_and(|n| *n > 1) && !st.slots.is_empty();
         let src = if marked {
-            match statements::marked(text, st, &marker) {
+            match statements::marked(text, st, file.slots(st), &marker) {
                 Some(m) => m,
                 None => return Ok(None),
             }
@@ -514,49 +556,64 @@ fn load_by_shape(
         return Ok(None);
     }
 
-    // Ids: `@id("...")`, otherwise `policy<N>` in load order; all distinct.
-    let mut ids = Vec::with_capacity(total);
+    // Ids: `@id("...")`, otherwise `policy<N>` in load order; all distinct. One string
+    // for all of them.
+    let mut ids = String::new();
+    let mut id_ranges = Vec::with_capacity(total);
     let mut counter = 0usize;
-    for (f, statements) in split.iter().enumerate() {
+    for (f, file) in split.iter().enumerate() {
         let text = sources.get(f).map_or("", |(_, t)| t.as_str());
-        for st in statements {
-            ids.push(match st.id_slot.and_then(|k| st.slots.get(k)) {
-                Some(range) => text.get(range.clone()).unwrap_or_default().to_owned(),
-                None => format!("policy{counter}"),
-            });
+        for st in &file.statements {
+            let start = ids.len();
+            match st.id_slot.and_then(|k| file.slots(st).get(k)) {
+                Some(range) => ids.push_str(text.get(range.clone()).unwrap_or_default()),
+                None => {
+                    use std::fmt::Write;
+                    let _ = write!(ids, "policy{counter}");
+                }
+            }
+            id_ranges.push(start..ids.len());
             counter += 1;
         }
     }
     let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
-    seen.reserve(ids.len());
-    for id in &ids {
-        if !seen.insert(id.as_str()) {
-            return Err(PolicyError::DuplicateId(id.clone()));
+    seen.reserve(id_ranges.len());
+    for range in &id_ranges {
+        let id = ids.get(range.clone()).unwrap_or_default();
+        if !seen.insert(id) {
+            return Err(PolicyError::DuplicateId(id.to_owned()));
         }
     }
     drop(seen);
 
     let mut entries = Vec::with_capacity(total);
-    let mut ids = ids.into_iter();
-    let statements = split
-        .into_iter()
-        .enumerate()
-        .flat_map(|(f, v)| v.into_iter().map(move |st| (f, st)));
-    for ((f, st), template) in statements.zip(group_of) {
-        let (Some(id), Some(t)) = (ids.next(), templates.get(template)) else {
+    let mut slots = Vec::new();
+    let mut id_ranges = id_ranges.into_iter();
+    let statements = split.iter().enumerate().flat_map(|(f, file)| {
+        file.statements
+            .iter()
+            .map(move |st| (f, st, file.slots(st)))
+    });
+    for ((f, st, own), template) in statements.zip(group_of) {
+        let (Some(id), Some(t)) = (id_ranges.next(), templates.get(template)) else {
             return Ok(None);
         };
         let policy = OnceLock::new();
         if !t.marked {
             // The shape's policy is this policy: keep it, under its own id.
-            let _ = policy.set(Ok(t.policy.new_id(PolicyId::new(&id))));
+            let id = ids.get(id.clone()).unwrap_or_default();
+            let _ = policy.set(Box::new(Ok(t.policy.new_id(PolicyId::new(id)))));
+        }
+        let first = slots.len();
+        if t.marked {
+            slots.extend_from_slice(own);
         }
         entries.push(Entry {
             id,
             source: f,
-            span: st.span,
+            span: st.span.clone(),
             template,
-            slots: if t.marked { st.slots } else { Vec::new() },
+            slots: first..slots.len(),
             policy,
         });
     }
@@ -564,6 +621,8 @@ fn load_by_shape(
         entries,
         templates,
         marker,
+        ids,
+        slots,
         ..Inner::default()
     }))
 }
@@ -578,6 +637,7 @@ fn load_whole(sources: Vec<(String, String)>, validator: &Validator) -> Result<I
     let mut invalid = Vec::new();
     let mut warnings = Vec::new();
     let mut counter = 0usize;
+    let mut all_ids = String::new();
 
     for (f, (file, text)) in sources.iter().enumerate() {
         let parsed = match PolicySet::from_str(text) {
@@ -633,13 +693,15 @@ fn load_whole(sources: Vec<(String, String)>, validator: &Validator) -> Result<I
                 .add(renamed.clone())
                 .map_err(|_| PolicyError::DuplicateId(id.clone()))?;
             let cell = OnceLock::new();
-            let _ = cell.set(Ok(renamed.clone()));
+            let _ = cell.set(Box::new(Ok(renamed.clone())));
+            let start = all_ids.len();
+            all_ids.push_str(&id);
             entries.push(Entry {
-                id,
+                id: start..all_ids.len(),
                 source: f,
                 span: offset..offset,
                 template: templates.len(),
-                slots: Vec::new(),
+                slots: 0..0,
                 policy: cell,
             });
             templates.push(Template::new(renamed, false, ""));
@@ -659,6 +721,7 @@ fn load_whole(sources: Vec<(String, String)>, validator: &Validator) -> Result<I
         templates,
         warnings,
         sources,
+        ids: all_ids,
         ..Inner::default()
     })
 }

@@ -21,6 +21,8 @@
 //! since Cedar's `in` includes `/d`, the parent column's create/delete/move rights on the
 //! parent of `/d`).
 
+use std::borrow::Cow;
+
 use landlock::{AccessFs, BitFlags, make_bitflags};
 
 /// What the planner knows about an object's type.
@@ -34,22 +36,47 @@ pub(crate) enum Kind {
     Unknown,
 }
 
-/// Where a permit's resource lies.
+/// Where a permit's resource lies (a canonical path, borrowed from the policy text when
+/// it can be).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Target {
+pub(crate) enum Target<'a> {
     /// Exactly this object.
-    Exact(String, Kind),
+    Exact(Cow<'a, str>, Kind),
     /// This directory and everything beneath it.
-    Beneath(String),
+    Beneath(Cow<'a, str>),
 }
 
 /// Where a grant goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Anchor {
+pub(crate) enum Anchor<'a> {
     /// On this path (a file, or a directory and its hierarchy).
-    At(String),
+    At(Cow<'a, str>),
     /// On the directory holding this path (nothing for `/`).
-    ParentOf(String),
+    ParentOf(Cow<'a, str>),
+}
+
+impl<'a> Anchor<'a> {
+    /// The path the grant goes to; `None` for the parent of `/`. Anchors are canonical
+    /// paths (from the planner's targets): the parent is the text before the last `/`.
+    pub(crate) fn into_path(self) -> Option<Cow<'a, str>> {
+        match self {
+            Anchor::At(p) => Some(p),
+            Anchor::ParentOf(p) => {
+                let end = match p.as_bytes().iter().rposition(|b| *b == b'/') {
+                    Some(0) if p.len() > 1 => 1,
+                    Some(0) | None => return None,
+                    Some(i) => i,
+                };
+                Some(match p {
+                    Cow::Borrowed(b) => Cow::Borrowed(b.get(..end)?),
+                    Cow::Owned(mut o) => {
+                        o.truncate(end);
+                        Cow::Owned(o)
+                    }
+                })
+            }
+        }
+    }
 }
 
 /// Every right the planner may handle (Landlock ABI 1 to 5). `ResolveUnix` (ABI 9) is
@@ -86,65 +113,65 @@ pub(crate) fn move_destination() -> BitFlags<AccessFs> {
     make_bitflags!(AccessFs::{MakeReg | MakeDir | MakeSym | RemoveFile | RemoveDir | Refer})
 }
 
-/// The grants `action` (a `file_system` action name) needs on `target`.
-pub(crate) fn grants(action: &str, target: &Target) -> Vec<(Anchor, BitFlags<AccessFs>)> {
+/// The grants `action` (a `file_system` action name) needs on `target` (at most two).
+pub(crate) fn grants<'a>(
+    action: &str,
+    target: &Target<'a>,
+) -> impl Iterator<Item = (Anchor<'a>, BitFlags<AccessFs>)> + use<'a> {
     use Anchor::{At, ParentOf};
-    let at = |p: &str, a: BitFlags<AccessFs>| (At(p.to_owned()), a);
-    let parent = |p: &str, a: BitFlags<AccessFs>| (ParentOf(p.to_owned()), a);
-    match (action, target) {
+    let at = |p: &Cow<'a, str>, a: BitFlags<AccessFs>| Some((At(p.clone()), a));
+    let parent = |p: &Cow<'a, str>, a: BitFlags<AccessFs>| Some((ParentOf(p.clone()), a));
+    let (first, second) = match (action, target) {
         ("open" | "read" | "redacted_read", Target::Exact(p, Kind::File)) => {
-            vec![at(p, read_file())]
+            (at(p, read_file()), None)
         }
         ("open" | "read" | "redacted_read", Target::Exact(p, Kind::Dir)) => {
-            vec![at(p, AccessFs::ReadDir.into())]
+            (at(p, AccessFs::ReadDir.into()), None)
         }
         (
             "open" | "read" | "redacted_read",
             Target::Exact(p, Kind::Unknown) | Target::Beneath(p),
-        ) => {
-            vec![at(p, AccessFs::ReadFile | AccessFs::ReadDir)]
-        }
-        ("write", Target::Exact(p, _)) => {
-            vec![at(p, write_in_place()), parent(p, atomic_replace())]
-        }
-        ("write", Target::Beneath(d)) => vec![at(d, atomic_replace())],
-        ("create", Target::Exact(p, Kind::File)) => vec![parent(p, create_file())],
-        ("create", Target::Exact(p, Kind::Dir)) => vec![parent(p, AccessFs::MakeDir.into())],
+        ) => (at(p, AccessFs::ReadFile | AccessFs::ReadDir), None),
+        ("write", Target::Exact(p, _)) => (at(p, write_in_place()), parent(p, atomic_replace())),
+        ("write", Target::Beneath(d)) => (at(d, atomic_replace()), None),
+        ("create", Target::Exact(p, Kind::File)) => (parent(p, create_file()), None),
+        ("create", Target::Exact(p, Kind::Dir)) => (parent(p, AccessFs::MakeDir.into()), None),
         ("create", Target::Exact(p, Kind::Unknown)) => {
-            vec![parent(p, create_file() | AccessFs::MakeDir)]
+            (parent(p, create_file() | AccessFs::MakeDir), None)
         }
-        ("create", Target::Beneath(d)) => vec![
+        ("create", Target::Beneath(d)) => (
             at(d, create_file() | AccessFs::MakeDir),
             parent(d, AccessFs::MakeDir.into()),
-        ],
-        ("delete", Target::Exact(p, Kind::File)) => vec![parent(p, AccessFs::RemoveFile.into())],
-        ("delete", Target::Exact(p, Kind::Dir)) => vec![parent(p, AccessFs::RemoveDir.into())],
-        ("delete", Target::Exact(p, Kind::Unknown)) => vec![parent(p, remove_any())],
-        ("delete", Target::Beneath(d)) => vec![
+        ),
+        ("delete", Target::Exact(p, Kind::File)) => (parent(p, AccessFs::RemoveFile.into()), None),
+        ("delete", Target::Exact(p, Kind::Dir)) => (parent(p, AccessFs::RemoveDir.into()), None),
+        ("delete", Target::Exact(p, Kind::Unknown)) => (parent(p, remove_any()), None),
+        ("delete", Target::Beneath(d)) => (
             at(d, remove_any() | AccessFs::ReadDir),
             parent(d, AccessFs::RemoveDir.into()),
-        ],
+        ),
         ("move", Target::Exact(p, Kind::File)) => {
-            vec![parent(p, AccessFs::RemoveFile | AccessFs::Refer)]
+            (parent(p, AccessFs::RemoveFile | AccessFs::Refer), None)
         }
         ("move", Target::Exact(p, Kind::Dir)) => {
-            vec![parent(p, AccessFs::RemoveDir | AccessFs::Refer)]
+            (parent(p, AccessFs::RemoveDir | AccessFs::Refer), None)
         }
         ("move", Target::Exact(p, Kind::Unknown)) => {
-            vec![parent(p, remove_any() | AccessFs::Refer)]
+            (parent(p, remove_any() | AccessFs::Refer), None)
         }
-        ("move", Target::Beneath(d)) => vec![
+        ("move", Target::Beneath(d)) => (
             at(d, remove_any() | AccessFs::Refer),
             parent(d, AccessFs::RemoveDir | AccessFs::Refer),
-        ],
+        ),
         ("execute", Target::Exact(p, _) | Target::Beneath(p)) => {
-            vec![at(p, AccessFs::Execute | AccessFs::ReadFile)]
+            (at(p, AccessFs::Execute | AccessFs::ReadFile), None)
         }
         ("network_namespace", Target::Exact(p, _) | Target::Beneath(p)) => {
-            vec![at(p, read_file())]
+            (at(p, read_file()), None)
         }
-        _ => Vec::new(),
-    }
+        _ => (None, None),
+    };
+    first.into_iter().chain(second)
 }
 
 /// Every right `action` may need somewhere: what stays unrestricted when a permit for it
@@ -202,10 +229,29 @@ mod tests {
     }
 
     #[test]
+    fn the_parent_anchor_is_the_text_before_the_last_slash() {
+        for (p, parent) in [("/a/b/c", Some("/a/b")), ("/a", Some("/")), ("/", None)] {
+            let borrowed = Anchor::ParentOf(Cow::Borrowed(p)).into_path();
+            let owned = Anchor::ParentOf(Cow::Owned(p.to_owned())).into_path();
+            assert_eq!(borrowed.as_deref(), parent, "{p}");
+            assert_eq!(owned.as_deref(), parent, "{p}");
+        }
+        assert_eq!(Anchor::At("/x".into()).into_path().as_deref(), Some("/x"));
+    }
+
+    #[test]
     fn reading_one_file_grants_read_on_that_file_only() {
-        let g = grants("read", &Target::Exact("/etc/hosts".into(), Kind::File));
+        let g: Vec<_> = grants("read", &Target::Exact("/etc/hosts".into(), Kind::File)).collect();
         assert_eq!(g, vec![(Anchor::At("/etc/hosts".into()), read_file())]);
-        assert!(grants("stat", &Target::Beneath("/".into())).is_empty());
-        assert!(grants("chmod", &Target::Beneath("/".into())).is_empty());
+        assert!(
+            grants("stat", &Target::Beneath("/".into()))
+                .next()
+                .is_none()
+        );
+        assert!(
+            grants("chmod", &Target::Beneath("/".into()))
+                .next()
+                .is_none()
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Building the Landlock ruleset from a plan and restricting the calling thread with it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 
 use landlock::{
@@ -10,9 +10,10 @@ use landlock::{
 };
 use rex_policy::CanonicalPath;
 use rustix::fs::{FileType, Mode, OFlags};
+use rustix::io::Errno;
 
 use crate::error::SandboxError;
-use crate::plan::{FsRule, RuleOrigin, SandboxPlan};
+use crate::plan::{FsPlan, FsRule, PermitIds, RuleOrigin, SandboxPlan};
 use crate::report::Enforcement;
 
 /// What the kernel took.
@@ -77,15 +78,78 @@ fn file_rights() -> BitFlags<AccessFs> {
     make_bitflags!(AccessFs::{Execute | WriteFile | ReadFile | Truncate | IoctlDev})
 }
 
-/// Opens `path` with `O_PATH`, following symlinks (a rule attaches to the inode reached);
-/// whether it is a directory.
-fn open_path(path: &str) -> Result<(OwnedFd, bool), rustix::io::Errno> {
-    let fd = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
-    let st = rustix::fs::fstat(&fd)?;
-    Ok((
-        fd,
-        FileType::from_raw_mode(st.st_mode) == FileType::Directory,
-    ))
+/// Opens `path` with `O_PATH`, following symlinks (a rule attaches to the inode reached).
+fn open_path(path: &str) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// Whether `fd` is a directory.
+fn is_dir(fd: &OwnedFd) -> Result<bool, Errno> {
+    let st = rustix::fs::fstat(fd)?;
+    Ok(FileType::from_raw_mode(st.st_mode) == FileType::Directory)
+}
+
+/// An absolute path as its parent directory and last component, when opening the
+/// component relative to the opened parent reaches what opening the whole path does: the
+/// component is not empty (a trailing `/`), `.` or `..`.
+fn split_parent(path: &str) -> Option<(&str, &str)> {
+    // By bytes: `/` is never part of a longer UTF-8 sequence.
+    let slash = path.as_bytes().iter().rposition(|b| *b == b'/')?;
+    let (dir, name) = (path.get(..slash)?, path.get(slash + 1..)?);
+    if !path.starts_with('/') || name.is_empty() || name == "." || name == ".." {
+        return None;
+    }
+    Some((if dir.is_empty() { "/" } else { dir }, name))
+}
+
+/// Opens rule paths. An absolute path is opened relative to its parent directory, which
+/// stays open while consecutive rules share it (rules come sorted by path, so siblings are
+/// consecutive): one lookup of one component per rule instead of a walk from `/`, with
+/// the same result (the parent was reached by the same walk, symlinks followed). Beneath
+/// a parent that cannot be opened, only the first path is tried: the others fail the same
+/// way (a path beneath something that is missing, or not a directory, is missing too).
+#[derive(Default)]
+struct Opener {
+    parent: Option<Parent>,
+}
+
+/// The parent directory of the last rule path opened.
+struct Parent {
+    path: String,
+    dir: Result<OwnedFd, Errno>,
+    /// For a parent that cannot be opened: where the permitted paths beneath it moved.
+    anchor: Option<String>,
+}
+
+impl Opener {
+    /// Opens `path` as [`open_path`] does.
+    fn open(&mut self, path: &str) -> Result<OwnedFd, Errno> {
+        let Some((dir, name)) = split_parent(path) else {
+            return open_path(path);
+        };
+        let fresh = self.parent.as_ref().is_none_or(|p| p.path != dir);
+        if fresh {
+            let opened = rustix::fs::open(
+                dir,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            );
+            self.parent = Some(Parent {
+                path: dir.to_owned(),
+                dir: opened,
+                anchor: None,
+            });
+        }
+        match self.parent.as_ref().map(|p| &p.dir) {
+            Some(Ok(fd)) => {
+                rustix::fs::openat(fd, name, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+            }
+            // The first path beneath a parent that cannot be opened is tried itself, so
+            // that its note gives its own error.
+            Some(Err(e)) if !fresh => Err(*e),
+            _ => open_path(path),
+        }
+    }
 }
 
 /// Policy paths that do not exist, moved up to their nearest existing ancestor (one rule
@@ -99,40 +163,165 @@ struct MovedTo {
     fd: OwnedFd,
     access: BitFlags<AccessFs>,
     /// The first missing path, its permits and the error; how many in all.
-    example: (String, String, rustix::io::Errno),
+    example: (String, String, Errno),
     count: usize,
 }
 
 impl Moved {
-    /// Records that `rule` (a policy path that cannot be opened with `e`) is granted on
-    /// its nearest existing ancestor. False when no ancestor can be opened.
-    fn add(&mut self, rule: &FsRule, ids: &BTreeSet<String>, e: rustix::io::Errno) -> bool {
-        let Ok(mut here) = CanonicalPath::new(&rule.path) else {
-            return false;
-        };
-        while let Some(up) = here.parent() {
-            if let Some(to) = self.anchors.get_mut(up.as_str()) {
+    /// Records that `rule` (a policy path that cannot be opened with `e`, from the permits
+    /// `ids`) is granted on its nearest existing ancestor. False when no ancestor can be
+    /// opened.
+    fn add(
+        &mut self,
+        plan: &SandboxPlan,
+        rule: &FsRule,
+        ids: &PermitIds,
+        e: Errno,
+        opener: &mut Opener,
+    ) -> bool {
+        // The rule's parent is the opener's: when it is open, it is the nearest existing
+        // ancestor; when it is not, the ancestor found for the first path beneath it.
+        if let Some((dir, _)) = split_parent(&rule.path)
+            && let Some(parent) = opener.parent.as_mut()
+            && parent.path == dir
+        {
+            match &parent.dir {
+                Ok(fd) => {
+                    if self.merge(dir, rule) {
+                        return true;
+                    }
+                    if let Ok(fd) = fd.try_clone() {
+                        self.insert(dir, fd, plan, rule, ids, e);
+                        return true;
+                    }
+                }
+                Err(_) => {
+                    if let Some(anchor) = &parent.anchor
+                        && self.merge(anchor, rule)
+                    {
+                        return true;
+                    }
+                    parent.anchor = self.walk(plan, rule, ids, e);
+                    return parent.anchor.is_some();
+                }
+            }
+        }
+        self.walk(plan, rule, ids, e).is_some()
+    }
+
+    /// Adds `rule`'s rights to the anchor at `path`, if there is one.
+    fn merge(&mut self, path: &str, rule: &FsRule) -> bool {
+        match self.anchors.get_mut(path) {
+            Some(to) => {
                 to.access |= rule.access;
                 to.count += 1;
-                return true;
+                true
             }
-            if let Ok((fd, _)) = open_path(up.as_str()) {
-                let ids = ids.iter().cloned().collect::<Vec<_>>().join(", ");
-                self.anchors.insert(
-                    up.as_str().to_owned(),
-                    MovedTo {
-                        fd,
-                        access: rule.access,
-                        example: (rule.path.clone(), ids, e),
-                        count: 1,
-                    },
-                );
-                return true;
+            None => false,
+        }
+    }
+
+    fn insert(
+        &mut self,
+        path: &str,
+        fd: OwnedFd,
+        plan: &SandboxPlan,
+        rule: &FsRule,
+        ids: &PermitIds,
+        e: Errno,
+    ) {
+        let ids = plan.permit_names(ids).join(", ");
+        self.anchors.insert(
+            path.to_owned(),
+            MovedTo {
+                fd,
+                access: rule.access,
+                example: (rule.path.clone(), ids, e),
+                count: 1,
+            },
+        );
+    }
+
+    /// Walks up from `rule`'s path to the first ancestor that is an anchor already or can
+    /// be opened; its path.
+    fn walk(
+        &mut self,
+        plan: &SandboxPlan,
+        rule: &FsRule,
+        ids: &PermitIds,
+        e: Errno,
+    ) -> Option<String> {
+        let mut here = CanonicalPath::new(&rule.path).ok()?;
+        while let Some(up) = here.parent() {
+            if self.merge(up.as_str(), rule) {
+                return Some(up.as_str().to_owned());
+            }
+            if let Ok(fd) = open_path(up.as_str()) {
+                self.insert(up.as_str(), fd, plan, rule, ids, e);
+                return Some(up.as_str().to_owned());
             }
             here = up;
         }
-        false
+        None
     }
+
+    /// One note per anchor.
+    fn notes(&self) -> impl Iterator<Item = String> + '_ {
+        self.anchors.iter().map(|(anchor, to)| {
+            let (path, ids, e) = &to.example;
+            if to.count == 1 {
+                format!(
+                    "`{path}` (permit {ids}) cannot be opened ({e}): its rights are granted on `{anchor}` and everything beneath"
+                )
+            } else {
+                format!(
+                    "`{path}` (permit {ids}) and {} more permitted paths beneath `{anchor}` cannot be opened ({e}): their rights are granted on `{anchor}` and everything beneath",
+                    to.count - 1
+                )
+            }
+        })
+    }
+}
+
+/// Opens the path of every rule of `fs` and hands it to `add` with the rights it gets
+/// there (only the file rights on a non-directory) and the path, in rule order; then
+/// each ancestor that missing policy paths moved to. The notes about moved paths.
+fn add_fs_rules<E>(
+    plan: &SandboxPlan,
+    fs: &FsPlan,
+    mut add: impl FnMut(OwnedFd, BitFlags<AccessFs>, &str) -> Result<(), E>,
+) -> Result<Vec<String>, E> {
+    let mut opener = Opener::default();
+    let mut moved = Moved::default();
+    for rule in &fs.rules {
+        // Whether the path is a directory matters only for rights beyond a file's.
+        let opened = opener.open(&rule.path).and_then(|fd| {
+            if (rule.access & !file_rights()).is_empty() || is_dir(&fd)? {
+                Ok((fd, rule.access))
+            } else {
+                Ok((fd, rule.access & file_rights()))
+            }
+        });
+        let (fd, access) = match opened {
+            Ok(found) => found,
+            Err(e) => {
+                // A runtime or config path that does not exist is skipped.
+                if let RuleOrigin::Policy(ids) = &rule.origin {
+                    moved.add(plan, rule, ids, e, &mut opener);
+                }
+                continue;
+            }
+        };
+        if access.is_empty() {
+            continue;
+        }
+        add(fd, access, &rule.path)?;
+    }
+    let notes = moved.notes().collect();
+    for (anchor, to) in moved.anchors {
+        add(to.fd, to.access, &anchor)?;
+    }
+    Ok(notes)
 }
 
 fn landlock_error(required: bool, what: &str, e: &RulesetError) -> SandboxError {
@@ -192,48 +381,14 @@ pub(crate) fn enforce(
 
     let mut rules = 0;
     if let Some(fs) = &plan.fs {
-        let mut moved = Moved::default();
-        for rule in &fs.rules {
-            let (fd, is_dir) = match open_path(&rule.path) {
-                Ok(found) => found,
-                Err(e) => {
-                    // A runtime or config path that does not exist is skipped.
-                    if let RuleOrigin::Policy(ids) = &rule.origin {
-                        moved.add(rule, ids, e);
-                    }
-                    continue;
-                }
-            };
-            let access = if is_dir {
-                rule.access
-            } else {
-                rule.access & file_rights()
-            };
-            if access.is_empty() {
-                continue;
-            }
-            created = created
+        let moved = add_fs_rules(plan, fs, |fd, access, path| {
+            (&mut created)
                 .add_rule(PathBeneath::new(fd, access))
-                .map_err(err(&format!("add rule for `{}`", rule.path)))?;
+                .map_err(|e| landlock_error(required, &format!("add rule for `{path}`"), &e))?;
             rules += 1;
-        }
-        for (anchor, to) in moved.anchors {
-            let (path, ids, e) = &to.example;
-            notes.push(if to.count == 1 {
-                format!(
-                    "`{path}` (permit {ids}) cannot be opened ({e}): its rights are granted on `{anchor}` and everything beneath"
-                )
-            } else {
-                format!(
-                    "`{path}` (permit {ids}) and {} more permitted paths beneath `{anchor}` cannot be opened ({e}): their rights are granted on `{anchor}` and everything beneath",
-                    to.count - 1
-                )
-            });
-            created = created
-                .add_rule(PathBeneath::new(to.fd, to.access))
-                .map_err(err(&format!("add rule for `{anchor}`")))?;
-            rules += 1;
-        }
+            Ok(())
+        })?;
+        notes.extend(moved);
     }
     if let Some(ports) = &plan.connect_ports {
         for port in ports {
@@ -320,4 +475,141 @@ pub(crate) fn enforce(
         connect_ports,
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use rex_policy::Policies;
+
+    use super::*;
+    use crate::SandboxConfig;
+
+    fn identity(fd: &OwnedFd) -> (u64, u64) {
+        let st = rustix::fs::fstat(fd).unwrap();
+        (st.st_dev, st.st_ino)
+    }
+
+    fn root() -> (tempfile::TempDir, String) {
+        let t = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(t.path()).unwrap();
+        (t, root.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn paths_opened_beside_their_parent_reach_what_opening_them_whole_does() {
+        let (_t, root) = root();
+        std::fs::create_dir_all(format!("{root}/d/b")).unwrap();
+        std::fs::create_dir_all(format!("{root}/real")).unwrap();
+        for f in ["d/a", "d/c", "real/x"] {
+            std::fs::write(format!("{root}/{f}"), f).unwrap();
+        }
+        symlink(format!("{root}/real"), format!("{root}/link")).unwrap();
+        symlink("../real/x", format!("{root}/d/s")).unwrap();
+        symlink("nowhere", format!("{root}/d/t")).unwrap();
+        let mut paths: Vec<String> = [
+            "/d/a",
+            "/d/a/under-a-file",
+            "/d/b",
+            "/d/c",
+            "/d/missing",
+            "/d/s",
+            "/d/t",
+            "/d/.",
+            "/d/..",
+            "/d/",
+            "/gone/x",
+            "/gone/y",
+            "/link/x",
+            "/link/y",
+            "/real/x",
+        ]
+        .iter()
+        .map(|p| format!("{root}{p}"))
+        .collect();
+        paths.extend([
+            "/".to_owned(),
+            "relative".to_owned(),
+            format!("{root}/d/b\0x"),
+        ]);
+        paths.sort();
+        let mut opener = Opener::default();
+        for p in &paths {
+            match (opener.open(p), open_path(p)) {
+                (Ok(a), Ok(b)) => assert_eq!(identity(&a), identity(&b), "{p}"),
+                (Err(a), Err(b)) => assert_eq!(a, b, "{p}"),
+                (a, b) => panic!("{p}: {a:?} beside its parent, {b:?} whole"),
+            }
+        }
+        // The symlinks were followed: `d/s` is `real/x`, `link/x` too.
+        let x = identity(&open_path(&format!("{root}/real/x")).unwrap());
+        assert_eq!(identity(&opener.open(&format!("{root}/d/s")).unwrap()), x);
+        assert_eq!(
+            identity(&opener.open(&format!("{root}/link/x")).unwrap()),
+            x
+        );
+    }
+
+    #[test]
+    fn missing_paths_move_to_their_nearest_existing_ancestor_with_one_note_each() {
+        let (_t, root) = root();
+        std::fs::create_dir_all(format!("{root}/d")).unwrap();
+        std::fs::write(format!("{root}/d/a"), "a").unwrap();
+        let permit = |id: &str, path: &str, action: &str| {
+            format!(
+                "@id(\"{id}\") permit(principal, action == file_system::Action::\"{action}\", resource == file_system::File::\"{root}{path}\");\n"
+            )
+        };
+        let text = [
+            permit("a", "/d/a", "read"),
+            permit("m1", "/d/m1", "read"),
+            permit("m2", "/d/m2", "execute"),
+            permit("g3", "/gone/x/m3", "read"),
+            permit("g4", "/gone/x/m4", "read"),
+            permit("g5", "/gone/y/m5", "read"),
+            permit("g6", "/gone/y/z/m6", "read"),
+        ]
+        .concat();
+        let policies = Policies::from_text("t.cedar", &text).unwrap();
+        let plan = crate::plan(&policies, &SandboxConfig::default());
+        let fs = plan.fs().unwrap();
+        let mut added = Vec::new();
+        let notes = add_fs_rules(&plan, fs, |fd, access, path| {
+            if path.starts_with(&root) {
+                added.push((path.to_owned(), identity(&fd), access));
+            }
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        let enoent = Errno::NOENT;
+        assert_eq!(
+            notes,
+            [
+                format!(
+                    "`{root}/gone/x/m3` (permit g3) and 3 more permitted paths beneath `{root}` cannot be opened ({enoent}): their rights are granted on `{root}` and everything beneath"
+                ),
+                format!(
+                    "`{root}/d/m1` (permit m1) and 1 more permitted paths beneath `{root}/d` cannot be opened ({enoent}): their rights are granted on `{root}/d` and everything beneath"
+                ),
+            ]
+        );
+        let id = |p: &str| identity(&open_path(p).unwrap());
+        assert_eq!(
+            added,
+            [
+                (
+                    format!("{root}/d/a"),
+                    id(&format!("{root}/d/a")),
+                    BitFlags::from(AccessFs::ReadFile)
+                ),
+                (root.clone(), id(&root), BitFlags::from(AccessFs::ReadFile)),
+                (
+                    format!("{root}/d"),
+                    id(&format!("{root}/d")),
+                    AccessFs::ReadFile | AccessFs::Execute
+                ),
+            ]
+        );
+    }
 }

@@ -1,7 +1,9 @@
 //! From a policy set to a [`SandboxPlan`]: Landlock filesystem and network rules, scopes,
 //! the seccomp deny-list, and the notes saying what could not be expressed.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use landlock::{AccessFs, BitFlags, Scope as LandlockScope};
 use rex_policy::action::{fs, net, process, sysctl, sysinfo};
@@ -17,17 +19,66 @@ use crate::scan::{Scanned, Scope, scan};
 use crate::seccomp_filter::{Family, RefusedSyscall, catalogue};
 
 /// Where a filesystem rule comes from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RuleOrigin {
-    /// Derived from these permits (ids). A path that does not exist when the sandbox is
-    /// applied moves up to its nearest existing ancestor (Landlock needs an open file).
-    Policy(BTreeSet<String>),
+    /// Derived from these permits ([`SandboxPlan::permit_names`] gives their ids). A path
+    /// that does not exist when the sandbox is applied moves up to its nearest existing
+    /// ancestor (Landlock needs an open file).
+    Policy(PermitIds),
     /// Needed by the runner itself or implied by a permitted action (the reason). Skipped
     /// when the path does not exist.
     Runtime(&'static str),
     /// Listed in [`SandboxConfig::extra_read_paths`] or `extra_write_paths`. Skipped when
     /// the path does not exist.
     Config,
+}
+
+/// The permits a filesystem rule is derived from: their positions in the policy set's
+/// load order (as in [`Policies::views`]), distinct and ascending. Positions rather than
+/// ids, so that a plan of 10,000 rules does not copy 10,000 ids; the plan that holds the
+/// rule resolves them ([`SandboxPlan::permit_names`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PermitIds {
+    first: usize,
+    more: Vec<usize>,
+}
+
+impl PermitIds {
+    fn one(index: usize) -> Self {
+        Self {
+            first: index,
+            more: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, index: usize) {
+        if index == self.first {
+            return;
+        }
+        if index < self.first {
+            self.more.insert(0, self.first);
+            self.first = index;
+            return;
+        }
+        if let Err(at) = self.more.binary_search(&index) {
+            self.more.insert(at, index);
+        }
+    }
+
+    /// The permits' positions in load order, ascending.
+    pub fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.first).chain(self.more.iter().copied())
+    }
+
+    /// How many permits (at least one).
+    pub fn len(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    /// Always false: a rule from the policy has at least one permit.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
 }
 
 /// One Landlock rule: `access` on `path` (a file, or a directory and everything beneath).
@@ -63,6 +114,18 @@ pub struct SandboxPlan {
     pub(crate) refused: Vec<RefusedSyscall>,
     pub(crate) namespaces: bool,
     pub(crate) notes: Vec<String>,
+    /// The policy set the plan was derived from, for the ids of [`RuleOrigin::Policy`].
+    pub(crate) policies: PolicyNames,
+}
+
+/// The policies a plan names permits from (a shared handle, printed as a count).
+#[derive(Clone)]
+pub(crate) struct PolicyNames(Policies);
+
+impl fmt::Debug for PolicyNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PolicyNames({} policies)", self.0.len())
+    }
 }
 
 impl SandboxPlan {
@@ -118,6 +181,16 @@ impl SandboxPlan {
         &self.notes
     }
 
+    /// The ids of the permits `ids` stands for, sorted.
+    pub fn permit_names(&self, ids: &PermitIds) -> Vec<&str> {
+        let mut names: Vec<&str> = ids
+            .indices()
+            .filter_map(|i| self.policies.0.id_of(i))
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
     /// The plan for people: one line per rule, port, scope, syscall family and note.
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![format!("sandbox plan (mode {})", self.mode)];
@@ -133,10 +206,7 @@ impl SandboxPlan {
                 for r in &f.rules {
                     let why = match &r.origin {
                         RuleOrigin::Policy(ids) => {
-                            format!(
-                                "permit {}",
-                                ids.iter().cloned().collect::<Vec<_>>().join(", ")
-                            )
+                            format!("permit {}", self.permit_names(ids).join(", "))
                         }
                         RuleOrigin::Runtime(why) => (*why).to_owned(),
                         RuleOrigin::Config => "sandbox config".to_owned(),
@@ -206,9 +276,12 @@ const NO_RIGHT: [Action; 4] = [fs::STAT, fs::CHMOD, fs::CHOWN, fs::SET_X_ATTR];
 /// Derives the sandbox plan from the permits of `policies` (see the crate docs for the
 /// rules). Pure: reads neither the filesystem nor the kernel.
 pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
-    let scanned = scan(policies);
-    let permits: Vec<&Scanned> = scanned.iter().filter(|s| s.permit).collect();
-    let permitted = |a: Action| permits.iter().any(|p| p.has(a));
+    let (scanned, shapes) = scan(policies);
+    let permits: Vec<&Scanned> = scanned.iter().filter(|s| s.permit()).collect();
+    // Every policy of a shape has the shape's actions: what is permitted, and what is
+    // named explicitly, is read from the shapes.
+    let permitted = |a: Action| shapes.iter().any(|s| s.permit() && s.has(a));
+    let named_explicitly = |a: Action| shapes.iter().any(|s| s.permit() && s.names_explicitly(a));
     let permitted_ns = |ns: &str| {
         rex_policy::action::ALL
             .iter()
@@ -218,8 +291,8 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
 
     let forbids: Vec<&str> = scanned
         .iter()
-        .filter(|s| !s.permit)
-        .map(|s| s.id.as_str())
+        .filter(|s| !s.permit())
+        .map(|s| s.id)
         .collect();
     if !forbids.is_empty() {
         notes.push(format!(
@@ -238,18 +311,16 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
     // Permits with no readable resource, by action: one note per action, however many.
     let mut unbounded: BTreeMap<Action, Vec<&str>> = BTreeMap::new();
     let mut unmount_explicit = false;
+    // The grants of one permit, one per path (a permit of `open` and `read` on a file
+    // grants on it once).
+    let mut own: Vec<(Cow<'_, str>, BitFlags<AccessFs>)> = Vec::new();
     for p in &permits {
-        let fs_actions: Vec<Action> = p
-            .actions
-            .iter()
-            .copied()
-            .filter(|a| a.namespace() == "file_system")
-            .collect();
-        if fs_actions.is_empty() {
+        let is_fs = |a: &&Action| a.namespace() == "file_system";
+        if !p.actions().iter().any(|a| is_fs(&a)) {
             continue;
         }
         let targets = fs_targets(p, &mut notes);
-        for a in fs_actions {
+        for &a in p.actions().iter().filter(is_fs) {
             if NO_RIGHT.contains(&a) {
                 no_right.insert(a.name());
                 continue;
@@ -260,15 +331,15 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
             }
             match &targets {
                 Some(ts) => {
-                    for t in ts {
+                    for t in ts.as_slice() {
                         for (anchor, access) in fs_rights::grants(a.name(), t) {
-                            fsb.grant(anchor, access, &p.id);
+                            add_grant(&mut own, anchor, access);
                         }
                     }
                 }
                 None => {
                     fsb.unrestricted |= fs_rights::unbounded(a.name());
-                    unbounded.entry(a).or_default().push(&p.id);
+                    unbounded.entry(a).or_default().push(p.id);
                 }
             }
             if a == fs::MOVE {
@@ -276,10 +347,10 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
                     Some(bounds) => {
                         for b in bounds {
                             let anchor = match b {
-                                PathBound::Exact(q) => Anchor::ParentOf(q),
-                                PathBound::Beneath(d) => Anchor::At(d),
+                                PathBound::Exact(q) => Anchor::ParentOf(Cow::Owned(q)),
+                                PathBound::Beneath(d) => Anchor::At(Cow::Owned(d)),
                             };
-                            fsb.grant(anchor, fs_rights::move_destination(), &p.id);
+                            add_grant(&mut own, anchor, fs_rights::move_destination());
                         }
                     }
                     None => {
@@ -292,6 +363,13 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
                     }
                 }
             }
+        }
+        for (path, access) in own.drain(..) {
+            fsb.grants.push(Grant {
+                path,
+                access,
+                origin: Origin::Policy(p.index),
+            });
         }
     }
     for (a, ids) in unbounded {
@@ -435,7 +513,7 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
     // exe, maps, ns/*, setns through a pidfd) to processes outside it.
     let inspect: Vec<String> = INSPECT
         .iter()
-        .filter(|a| permits.iter().any(|p| p.names_explicitly(**a)))
+        .filter(|a| named_explicitly(**a))
         .map(ToString::to_string)
         .collect();
     let landlock = inspect.is_empty();
@@ -524,6 +602,22 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
         refused,
         namespaces,
         notes,
+        policies: PolicyNames(policies.clone()),
+    }
+}
+
+/// Adds a grant of one permit to its others (one entry per path).
+fn add_grant<'a>(
+    own: &mut Vec<(Cow<'a, str>, BitFlags<AccessFs>)>,
+    anchor: Anchor<'a>,
+    access: BitFlags<AccessFs>,
+) {
+    let Some(path) = anchor.into_path() else {
+        return;
+    };
+    match own.iter_mut().find(|(p, _)| *p == path) {
+        Some((_, a)) => *a |= access,
+        None => own.push((path, access)),
     }
 }
 
@@ -573,58 +667,88 @@ fn condition_mentions(conditions: &Value, attr: &str) -> bool {
     })
 }
 
+/// The targets of one permit: at most one from its scope, any number from a condition.
+enum Targets<'a> {
+    Scope(Option<Target<'a>>),
+    When(Vec<Target<'a>>),
+}
+
+impl<'a> Targets<'a> {
+    fn as_slice(&self) -> &[Target<'a>] {
+        match self {
+            Targets::Scope(t) => t.as_slice(),
+            Targets::When(ts) => ts,
+        }
+    }
+}
+
 /// Where the permit's filesystem resource lies; `None` when it cannot be read (every
 /// file or directory).
-fn fs_targets(p: &Scanned, notes: &mut Vec<String>) -> Option<Vec<Target>> {
-    let canonical = |id: &str, notes: &mut Vec<String>| -> Option<String> {
-        match CanonicalPath::new(id) {
-            Ok(c) => Some(c.as_str().to_owned()),
-            Err(_) => {
-                notes.push(format!(
-                    "permit `{}` names `{id}`, which is not a canonical path: it matches no SDK request and grants nothing",
-                    p.id
-                ));
-                None
-            }
+fn fs_targets<'a>(p: &Scanned<'a>, notes: &mut Vec<String>) -> Option<Targets<'a>> {
+    let canonical = |id: &Cow<'a, str>, notes: &mut Vec<String>| -> Option<Cow<'a, str>> {
+        if is_canonical(id) {
+            Some(id.clone())
+        } else {
+            notes.push(format!(
+                "permit `{}` names `{id}`, which is not a canonical path: it matches no SDK request and grants nothing",
+                p.id
+            ));
+            None
         }
     };
-    let from_when = || -> Option<Vec<Target>> {
+    let from_when = || -> Option<Targets<'a>> {
         condition::when_bodies(&p.conditions())
             .into_iter()
             .find_map(condition::path_bound)
             .map(|bs| {
-                bs.into_iter()
-                    .map(|b| match b {
-                        PathBound::Exact(q) => Target::Exact(q, Kind::Unknown),
-                        PathBound::Beneath(d) => Target::Beneath(d),
-                    })
-                    .collect()
+                Targets::When(
+                    bs.into_iter()
+                        .map(|b| match b {
+                            PathBound::Exact(q) => Target::Exact(Cow::Owned(q), Kind::Unknown),
+                            PathBound::Beneath(d) => Target::Beneath(Cow::Owned(d)),
+                        })
+                        .collect(),
+                )
             })
     };
     match &p.scope {
         Scope::Any => from_when(),
         Scope::Is(t) if is_fs_type(t) => from_when(),
-        Scope::Is(_) => Some(Vec::new()),
-        Scope::Eq(t, id) | Scope::In(t, id) if t == rex_policy::FILE_TYPE => Some(
-            canonical(id, notes)
-                .map(|c| Target::Exact(c, Kind::File))
-                .into_iter()
-                .collect(),
-        ),
-        Scope::Eq(t, id) if t == rex_policy::DIR_TYPE => Some(
-            canonical(id, notes)
-                .map(|c| Target::Exact(c, Kind::Dir))
-                .into_iter()
-                .collect(),
-        ),
-        Scope::In(t, id) if t == rex_policy::DIR_TYPE => Some(
-            canonical(id, notes)
-                .map(Target::Beneath)
-                .into_iter()
-                .collect(),
-        ),
-        Scope::Eq(..) | Scope::In(..) => Some(Vec::new()),
+        Scope::Is(_) => Some(Targets::Scope(None)),
+        Scope::Eq(t, id) | Scope::In(t, id) if t == rex_policy::FILE_TYPE => Some(Targets::Scope(
+            canonical(id, notes).map(|c| Target::Exact(c, Kind::File)),
+        )),
+        Scope::Eq(t, id) if t == rex_policy::DIR_TYPE => Some(Targets::Scope(
+            canonical(id, notes).map(|c| Target::Exact(c, Kind::Dir)),
+        )),
+        Scope::In(t, id) if t == rex_policy::DIR_TYPE => {
+            Some(Targets::Scope(canonical(id, notes).map(Target::Beneath)))
+        }
+        Scope::Eq(..) | Scope::In(..) => Some(Targets::Scope(None)),
     }
+}
+
+/// Whether `path` is a [`CanonicalPath`]. Answers without allocating for the common
+/// spellings (an absolute path of non-empty components other than `.` and `..`, without
+/// NUL), and asks [`CanonicalPath::new`] about anything else.
+fn is_canonical(path: &str) -> bool {
+    let b = path.as_bytes();
+    // After every `/`: a component that is not empty, `.` or `..`.
+    let component_after = |i: usize| {
+        !matches!(
+            (b.get(i + 1), b.get(i + 2), b.get(i + 3)),
+            (None | Some(b'/'), _, _)
+                | (Some(b'.'), None | Some(b'/'), _)
+                | (Some(b'.'), Some(b'.'), None | Some(b'/'))
+        )
+    };
+    let plain = b.len() > 1
+        && b.first() == Some(&b'/')
+        && !b.contains(&0)
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| *c != b'/' || component_after(i));
+    plain || CanonicalPath::new(path).is_ok()
 }
 
 fn is_fs_type(t: &str) -> bool {
@@ -682,54 +806,49 @@ fn network_ports(
     Some(ports)
 }
 
+/// Why one grant was made.
+enum Origin {
+    /// Permit number `n` (load order).
+    Policy(usize),
+    Runtime(&'static str),
+    Config,
+}
+
+/// One grant: `access` on `path`.
+struct Grant<'a> {
+    path: Cow<'a, str>,
+    access: BitFlags<AccessFs>,
+    origin: Origin,
+}
+
+/// Grants, collected in order and merged per path by [`FsBuilder::finish`].
 #[derive(Default)]
-struct FsBuilder {
-    rules: BTreeMap<String, (BitFlags<AccessFs>, RuleOrigin)>,
+struct FsBuilder<'a> {
+    grants: Vec<Grant<'a>>,
     unrestricted: BitFlags<AccessFs>,
     refer_everywhere: bool,
 }
 
-impl FsBuilder {
-    fn grant(&mut self, anchor: Anchor, access: BitFlags<AccessFs>, id: &str) {
-        let path = match anchor {
-            Anchor::At(p) => p,
-            // Anchors are canonical paths (from `fs_targets`): the parent is the text
-            // before the last `/`.
-            Anchor::ParentOf(p) => match p.rsplit_once('/') {
-                Some(("", rest)) if !rest.is_empty() => "/".to_owned(),
-                Some((parent, _)) if !parent.is_empty() => parent.to_owned(),
-                _ => return,
-            },
-        };
-        let entry = self
-            .rules
-            .entry(path)
-            .or_insert_with(|| (BitFlags::EMPTY, RuleOrigin::Policy(BTreeSet::new())));
-        entry.0 |= access;
-        match &mut entry.1 {
-            RuleOrigin::Policy(ids) => {
-                ids.insert(id.to_owned());
-            }
-            other => *other = RuleOrigin::Policy(BTreeSet::from([id.to_owned()])),
-        }
-    }
-
-    fn runtime(&mut self, path: &str, access: BitFlags<AccessFs>, why: &'static str) {
-        let entry = self
-            .rules
-            .entry(path.to_owned())
-            .or_insert_with(|| (BitFlags::EMPTY, RuleOrigin::Runtime(why)));
-        entry.0 |= access;
+impl<'a> FsBuilder<'a> {
+    fn runtime(&mut self, path: &'a str, access: BitFlags<AccessFs>, why: &'static str) {
+        self.grants.push(Grant {
+            path: Cow::Borrowed(path),
+            access,
+            origin: Origin::Runtime(why),
+        });
     }
 
     fn config(&mut self, path: &str, access: BitFlags<AccessFs>) {
-        let entry = self
-            .rules
-            .entry(path.to_owned())
-            .or_insert_with(|| (BitFlags::EMPTY, RuleOrigin::Config));
-        entry.0 |= access;
+        self.grants.push(Grant {
+            path: Cow::Owned(path.to_owned()),
+            access,
+            origin: Origin::Config,
+        });
     }
 
+    /// One rule per path, in path order, with the union of the rights granted there. Its
+    /// origin is every permit that granted there; with none, the first runtime or config
+    /// entry for the path.
     fn finish(mut self) -> Option<FsPlan> {
         let handled = fs_rights::all_handled() & !(self.unrestricted & !AccessFs::Refer);
         if self.refer_everywhere {
@@ -742,18 +861,138 @@ impl FsBuilder {
         if handled.is_empty() {
             return None;
         }
-        let rules = self
-            .rules
-            .into_iter()
-            .filter_map(|(path, (access, origin))| {
-                let access = access & handled;
-                (!access.is_empty()).then_some(FsRule {
-                    path,
+        // Stable: the grants of one path stay in the order they were made. Policy paths
+        // mostly come sorted (policy files are), so this is close to one pass.
+        self.grants.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut rules = Vec::new();
+        let mut grants = self.grants.into_iter().peekable();
+        while let Some(first) = grants.next() {
+            let mut access = first.access;
+            let mut origin = match first.origin {
+                Origin::Policy(i) => RuleOrigin::Policy(PermitIds::one(i)),
+                Origin::Runtime(why) => RuleOrigin::Runtime(why),
+                Origin::Config => RuleOrigin::Config,
+            };
+            while let Some(next) = grants.next_if(|g| g.path == first.path) {
+                access |= next.access;
+                match (&mut origin, next.origin) {
+                    (RuleOrigin::Policy(ids), Origin::Policy(i)) => ids.insert(i),
+                    (_, Origin::Policy(i)) => origin = RuleOrigin::Policy(PermitIds::one(i)),
+                    _ => {}
+                }
+            }
+            let access = access & handled;
+            if !access.is_empty() {
+                rules.push(FsRule {
+                    path: first.path.into_owned(),
                     access,
                     origin,
-                })
-            })
-            .collect();
+                });
+            }
+        }
         Some(FsPlan { handled, rules })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_canonical_agrees_with_canonical_path() {
+        for p in [
+            "/",
+            "/a",
+            "/a/b",
+            "/a b/c.d",
+            "/..a/b..",
+            "/.hidden",
+            "",
+            "a",
+            "a/b",
+            "/a/",
+            "//a",
+            "/a//b",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/..",
+            "/a\0b",
+            "/a/.",
+            "/a/..",
+            "/\\",
+            "/é/x",
+            "/a/...",
+            "/a/.b/..c",
+            "/.../x",
+            "/a/b/",
+            "/a/./",
+            "/a/../",
+            "/a/b\0",
+        ] {
+            assert_eq!(is_canonical(p), CanonicalPath::new(p).is_ok(), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn grants_merge_per_path_with_every_permit_and_the_first_other_origin() {
+        let policies = Policies::from_text(
+            "t.cedar",
+            "@id(\"b\") permit(principal, action, resource);\n@id(\"a\") permit(principal, action, resource);",
+        )
+        .unwrap();
+        let mut fsb = FsBuilder::default();
+        fsb.runtime("/x", AccessFs::ReadFile.into(), "first");
+        fsb.grants.push(Grant {
+            path: Cow::Borrowed("/y"),
+            access: AccessFs::ReadDir.into(),
+            origin: Origin::Policy(1),
+        });
+        fsb.runtime("/y", AccessFs::WriteFile.into(), "ignored");
+        fsb.grants.push(Grant {
+            path: Cow::Borrowed("/x"),
+            access: AccessFs::ReadDir.into(),
+            origin: Origin::Policy(1),
+        });
+        fsb.grants.push(Grant {
+            path: Cow::Borrowed("/x"),
+            access: AccessFs::Execute.into(),
+            origin: Origin::Policy(0),
+        });
+        fsb.runtime("/x", AccessFs::Truncate.into(), "second");
+        fsb.config("/z", AccessFs::ReadFile.into());
+        fsb.runtime("/z", AccessFs::ReadDir.into(), "after the config");
+        let fs = fsb.finish().unwrap();
+        let paths: Vec<&str> = fs.rules.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["/x", "/y", "/z"]);
+        assert_eq!(
+            fs.rules[0].access,
+            AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::Execute | AccessFs::Truncate
+        );
+        let RuleOrigin::Policy(ids) = &fs.rules[0].origin else {
+            panic!("{:?}", fs.rules[0].origin);
+        };
+        assert_eq!(ids.indices().collect::<Vec<_>>(), [0, 1]);
+        let plan = SandboxPlan {
+            mode: SandboxMode::Auto,
+            landlock: true,
+            limits: ResourceLimits::default(),
+            fs: None,
+            connect_ports: None,
+            scopes: BitFlags::EMPTY,
+            refused: Vec::new(),
+            namespaces: false,
+            notes: Vec::new(),
+            policies: PolicyNames(policies),
+        };
+        assert_eq!(plan.permit_names(ids), ["a", "b"]);
+        assert_eq!(fs.rules[1].access, AccessFs::ReadDir | AccessFs::WriteFile);
+        assert!(matches!(&fs.rules[1].origin, RuleOrigin::Policy(ids) if ids.len() == 1));
+        assert_eq!(fs.rules[2].origin, RuleOrigin::Config);
+        let mut ids = PermitIds::one(5);
+        for i in [3, 9, 5, 7, 3] {
+            ids.insert(i);
+        }
+        assert_eq!(ids.indices().collect::<Vec<_>>(), [3, 5, 7, 9]);
     }
 }

@@ -41,7 +41,7 @@ fn quickstart_policy_gives_file_and_parent_rules() {
     assert!(!tmp.contains(AccessFs::Execute) && !tmp.contains(AccessFs::MakeDir));
     let origin = &fs.rules.iter().find(|r| r.path == "/tmp").unwrap().origin;
     assert!(
-        matches!(origin, RuleOrigin::Policy(ids) if ids.contains("write-greeting") && ids.contains("open-tmp"))
+        matches!(origin, RuleOrigin::Policy(ids) if p.permit_names(ids).contains(&"write-greeting") && p.permit_names(ids).contains(&"open-tmp"))
     );
     // nothing in the policy executes, so nothing may be executed
     assert!(
@@ -241,6 +241,42 @@ fn plan_lines_list_rules_and_notes() {
             .any(|l| l.starts_with("seccomp: refuses ptrace")),
         "{lines:#?}"
     );
+}
+
+#[test]
+fn a_rule_names_every_permit_granting_there_sorted_once() {
+    let p = plan_of(
+        r#"@id("zeta") permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource == file_system::File::"/srv/f");
+           @id("alpha") permit(principal, action == file_system::Action::"read", resource) when { resource == file_system::File::"/srv/f" };
+           @id("mid") permit(principal, action == file_system::Action::"write", resource == file_system::File::"/srv/f");
+           @id("dir") permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"/srv");"#,
+    );
+    let lines = p.lines();
+    assert!(
+        lines.contains(
+            &"  /srv/f: WriteFile, ReadFile, Truncate (permit alpha, mid, zeta)".to_owned()
+        ),
+        "{lines:#?}"
+    );
+    // `write` also needs the parent, which `dir` opens.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  /srv: ") && l.ends_with("(permit dir, mid)")),
+        "{lines:#?}"
+    );
+    let f = p
+        .fs()
+        .unwrap()
+        .rules
+        .iter()
+        .find(|r| r.path == "/srv/f")
+        .unwrap();
+    let RuleOrigin::Policy(ids) = &f.origin else {
+        panic!("{:?}", f.origin);
+    };
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids.indices().collect::<Vec<_>>(), [0, 1, 2]);
 }
 
 #[test]
