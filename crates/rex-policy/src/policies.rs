@@ -568,8 +568,8 @@ fn load_by_shape(
             match st.id_slot.and_then(|k| file.slots(st).get(k)) {
                 Some(range) => ids.push_str(text.get(range.clone()).unwrap_or_default()),
                 None => {
-                    use std::fmt::Write;
-                    let _ = write!(ids, "policy{counter}");
+                    ids.push_str("policy");
+                    push_decimal(&mut ids, counter);
                 }
             }
             id_ranges.push(start..ids.len());
@@ -625,6 +625,20 @@ fn load_by_shape(
         slots,
         ..Inner::default()
     }))
+}
+
+/// Appends `n` in decimal, as `write!(out, "{n}")` does without the formatting machinery
+/// (10,000 default ids are written at load).
+fn push_decimal(out: &mut String, n: usize) {
+    let mut unit = 1;
+    while n / unit >= 10 {
+        unit *= 10;
+    }
+    while unit > 0 {
+        let digit = u8::try_from(n / unit % 10).unwrap_or(0);
+        out.push(char::from(b'0' + digit));
+        unit /= 10;
+    }
 }
 
 /// Loads every policy of every file, parsed whole by Cedar: the path for files with
@@ -890,6 +904,15 @@ mod tests {
         assert!(lines.contains(&6) && lines.contains(&7), "{errors:?}");
         assert!(lines.iter().all(|l| *l >= 6), "{errors:?}");
         assert_eq!(Policies::from_text("p.cedar", &valid).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn push_decimal_writes_what_format_does() {
+        for n in [0, 7, 10, 99, 100, 10_000, 123_456_789, usize::MAX] {
+            let mut out = "policy".to_owned();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("policy{n}"));
+        }
     }
 
     #[test]

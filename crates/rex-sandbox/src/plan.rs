@@ -15,7 +15,7 @@ use crate::config::{ResourceLimits, SandboxConfig};
 use crate::fs_rights::{self, Anchor, Kind, Target};
 use crate::mode::SandboxMode;
 use crate::net_ports::port_of_url;
-use crate::scan::{Scanned, Scope, scan};
+use crate::scan::{Scanned, Scope, Shape, scan};
 use crate::seccomp_filter::{Family, RefusedSyscall, catalogue};
 
 /// Where a filesystem rule comes from.
@@ -292,7 +292,7 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
     let forbids: Vec<&str> = scanned
         .iter()
         .filter(|s| !s.permit())
-        .map(|s| s.id)
+        .map(Scanned::id)
         .collect();
     if !forbids.is_empty() {
         notes.push(format!(
@@ -307,60 +307,78 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
     }
 
     let mut fsb = FsBuilder::default();
+    fsb.grants.reserve(permits.len() + 64);
     let mut no_right: BTreeSet<&'static str> = BTreeSet::new();
     // Permits with no readable resource, by action: one note per action, however many.
     let mut unbounded: BTreeMap<Action, Vec<&str>> = BTreeMap::new();
     let mut unmount_explicit = false;
+    // What the permits of each shape do with the filesystem, worked out once per shape.
+    let mut per_shape: Vec<Option<ShapeFs>> = Vec::new();
+    per_shape.resize_with(shapes.len(), || None);
     // The grants of one permit, one per path (a permit of `open` and `read` on a file
     // grants on it once).
     let mut own: Vec<(Cow<'_, str>, BitFlags<AccessFs>)> = Vec::new();
     for p in &permits {
-        let is_fs = |a: &&Action| a.namespace() == "file_system";
-        if !p.actions().iter().any(|a| is_fs(&a)) {
+        let Some(sf) = per_shape.get_mut(p.shape().slot) else {
+            continue;
+        };
+        let sf =
+            sf.get_or_insert_with(|| ShapeFs::new(p.shape(), &mut no_right, &mut unmount_explicit));
+        if !sf.fs {
             continue;
         }
         let targets = fs_targets(p, &mut notes);
-        for &a in p.actions().iter().filter(is_fs) {
-            if NO_RIGHT.contains(&a) {
-                no_right.insert(a.name());
-                continue;
+        match &targets {
+            // One target read from the scope: the same grants for every permit of the
+            // shape, on its own path.
+            Some(Targets::Scope(Some(t))) => {
+                for &(parent, access) in sf.on(t) {
+                    let path = match t {
+                        Target::Exact(p, _) | Target::Beneath(p) => p.clone(),
+                    };
+                    let anchor = if parent {
+                        Anchor::ParentOf(path)
+                    } else {
+                        Anchor::At(path)
+                    };
+                    add_grant(&mut own, anchor, access);
+                }
             }
-            if a == fs::UNMOUNT {
-                unmount_explicit |= p.names_explicitly(a);
-                continue;
-            }
-            match &targets {
-                Some(ts) => {
+            Some(ts) => {
+                for a in &sf.actions {
                     for t in ts.as_slice() {
                         for (anchor, access) in fs_rights::grants(a.name(), t) {
                             add_grant(&mut own, anchor, access);
                         }
                     }
                 }
-                None => {
+            }
+            None => {
+                for &a in &sf.actions {
                     fsb.unrestricted |= fs_rights::unbounded(a.name());
-                    unbounded.entry(a).or_default().push(p.id);
+                    unbounded.entry(a).or_default().push(p.id());
                 }
             }
-            if a == fs::MOVE {
-                match move_destinations(p) {
-                    Some(bounds) => {
-                        for b in bounds {
-                            let anchor = match b {
-                                PathBound::Exact(q) => Anchor::ParentOf(Cow::Owned(q)),
-                                PathBound::Beneath(d) => Anchor::At(Cow::Owned(d)),
-                            };
-                            add_grant(&mut own, anchor, fs_rights::move_destination());
-                        }
+        }
+        if sf.moves {
+            let a = fs::MOVE;
+            match move_destinations(p) {
+                Some(bounds) => {
+                    for b in bounds {
+                        let anchor = match b {
+                            PathBound::Exact(q) => Anchor::ParentOf(Cow::Owned(q)),
+                            PathBound::Beneath(d) => Anchor::At(Cow::Owned(d)),
+                        };
+                        add_grant(&mut own, anchor, fs_rights::move_destination());
                     }
-                    None => {
-                        fsb.refer_everywhere = true;
-                        fsb.unrestricted |= fs_rights::move_destination() & !AccessFs::Refer;
-                        notes.push(format!(
-                            "permit `{}` allows {a} with no readable `context.destination`: creating and removing entries left unrestricted, cross-directory renames allowed everywhere",
-                            p.id
-                        ));
-                    }
+                }
+                None => {
+                    fsb.refer_everywhere = true;
+                    fsb.unrestricted |= fs_rights::move_destination() & !AccessFs::Refer;
+                    notes.push(format!(
+                        "permit `{}` allows {a} with no readable `context.destination`: creating and removing entries left unrestricted, cross-directory renames allowed everywhere",
+                        p.id()
+                    ));
                 }
             }
         }
@@ -368,7 +386,7 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
             fsb.grants.push(Grant {
                 path,
                 access,
-                origin: Origin::Policy(p.index),
+                origin: Origin::Policy(p.index()),
             });
         }
     }
@@ -606,6 +624,81 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
     }
 }
 
+/// The `file_system` side of the permits of one shape.
+struct ShapeFs {
+    /// Whether they can match any `file_system` action.
+    fs: bool,
+    /// Those of their actions that need Landlock rights somewhere.
+    actions: Vec<Action>,
+    /// Whether they permit `move` (whose destination is read per permit).
+    moves: bool,
+    /// The grants of all `actions` on a target of each kind (file, directory, either,
+    /// beneath a directory): on the target itself (`false`) or its parent (`true`).
+    on: [Option<OnTarget>; 4],
+}
+
+/// Rights granted on a target (`false`) or on its parent (`true`).
+type OnTarget = Vec<(bool, BitFlags<AccessFs>)>;
+
+impl ShapeFs {
+    /// Also notes what the shape's actions leave to the SDK alone, and an explicit
+    /// `unmount`.
+    fn new(
+        shape: &Shape,
+        no_right: &mut BTreeSet<&'static str>,
+        unmount_explicit: &mut bool,
+    ) -> Self {
+        let mut actions = Vec::new();
+        let mut fs = false;
+        for &a in shape.actions() {
+            if a.namespace() != "file_system" {
+                continue;
+            }
+            fs = true;
+            if NO_RIGHT.contains(&a) {
+                no_right.insert(a.name());
+            } else if a == fs::UNMOUNT {
+                *unmount_explicit |= shape.names_explicitly(a);
+            } else {
+                actions.push(a);
+            }
+        }
+        Self {
+            fs,
+            moves: actions.contains(&fs::MOVE),
+            actions,
+            on: [None, None, None, None],
+        }
+    }
+
+    /// The grants of the shape's actions on a target like `t`.
+    fn on(&mut self, t: &Target<'_>) -> &[(bool, BitFlags<AccessFs>)] {
+        let (k, model) = match t {
+            Target::Exact(_, Kind::File) => (0, Target::Exact(Cow::Borrowed(""), Kind::File)),
+            Target::Exact(_, Kind::Dir) => (1, Target::Exact(Cow::Borrowed(""), Kind::Dir)),
+            Target::Exact(_, Kind::Unknown) => (2, Target::Exact(Cow::Borrowed(""), Kind::Unknown)),
+            Target::Beneath(_) => (3, Target::Beneath(Cow::Borrowed(""))),
+        };
+        let actions = &self.actions;
+        let Some(slot) = self.on.get_mut(k) else {
+            return &[];
+        };
+        slot.get_or_insert_with(|| {
+            let mut out: OnTarget = Vec::new();
+            for a in actions {
+                for (anchor, access) in fs_rights::grants(a.name(), &model) {
+                    let parent = matches!(anchor, Anchor::ParentOf(_));
+                    match out.iter_mut().find(|(p, _)| *p == parent) {
+                        Some((_, all)) => *all |= access,
+                        None => out.push((parent, access)),
+                    }
+                }
+            }
+            out
+        })
+    }
+}
+
 /// Adds a grant of one permit to its others (one entry per path).
 fn add_grant<'a>(
     own: &mut Vec<(Cow<'a, str>, BitFlags<AccessFs>)>,
@@ -691,7 +784,7 @@ fn fs_targets<'a>(p: &Scanned<'a>, notes: &mut Vec<String>) -> Option<Targets<'a
         } else {
             notes.push(format!(
                 "permit `{}` names `{id}`, which is not a canonical path: it matches no SDK request and grants nothing",
-                p.id
+                p.id()
             ));
             None
         }
@@ -711,7 +804,7 @@ fn fs_targets<'a>(p: &Scanned<'a>, notes: &mut Vec<String>) -> Option<Targets<'a
                 )
             })
     };
-    match &p.scope {
+    match &p.scope() {
         Scope::Any => from_when(),
         Scope::Is(t) if is_fs_type(t) => from_when(),
         Scope::Is(_) => Some(Targets::Scope(None)),
@@ -778,7 +871,7 @@ fn network_ports(
                 .into_iter()
                 .find_map(condition::port_bound)
         };
-        let found = match &p.scope {
+        let found = match &p.scope() {
             Scope::Eq(t, id) | Scope::In(t, id) if t == "network::url" => {
                 from_when().or_else(|| port_of_url(id).map(|p| vec![p]))
             }
@@ -792,7 +885,7 @@ fn network_ports(
                 unrestricted = true;
                 notes.push(format!(
                     "permit `{}` allows {a} with no readable port (`resource.port == N` or a URL literal): TCP connect left unrestricted",
-                    p.id
+                    p.id()
                 ));
             }
         }
