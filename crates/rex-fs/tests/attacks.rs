@@ -15,8 +15,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{Fx, gate, within};
 use rex_fs::{
@@ -24,7 +22,7 @@ use rex_fs::{
     ReplacementOptions, TailSelect, WriteMode,
 };
 use rex_policy::Gate;
-use rustix::fs::{Mode, RenameFlags};
+use rustix::fs::Mode;
 
 const SECRET: &str = "SECRET-0xdeadbeef";
 const MAX: usize = 1 << 20;
@@ -430,27 +428,7 @@ fn rename_exchange_race_never_reads_outside() {
     fx.file("allowed/real/x", "ALLOWED\n");
     fx.file("outside/x", &format!("{SECRET}\n"));
     std::os::unix::fs::symlink(fx.p("outside"), fx.p("allowed/swap")).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let swaps = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let racer = {
-        let stop = Arc::clone(&stop);
-        let swaps = Arc::clone(&swaps);
-        let a = fx.p("allowed/real");
-        let b = fx.p("allowed/swap");
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                rustix::fs::renameat_with(
-                    rustix::fs::CWD,
-                    a.as_str(),
-                    rustix::fs::CWD,
-                    b.as_str(),
-                    RenameFlags::EXCHANGE,
-                )
-                .unwrap();
-                swaps.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
+    let racer = common::Exchanger::start(fx.p("allowed/real"), vec![fx.p("allowed/swap")]);
     let mut ok = 0;
     let reads: Vec<(&str, Entry)> = entry_points()
         .into_iter()
@@ -478,9 +456,7 @@ fn rename_exchange_race_never_reads_outside() {
             ok += 1;
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    racer.join().unwrap();
-    assert!(swaps.load(Ordering::Relaxed) > 1000, "the race barely ran");
+    assert!(racer.stop() > 1000, "the race barely ran");
     assert!(ok > 0, "no read ever succeeded");
 }
 

@@ -7,12 +7,10 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use common::{Fx, assert_denied_on, assert_kind, file_uid};
 use rex_fs::{IoErrorKind, cat};
 use rex_policy::{Gate, Policies, RecordedRequest};
-use rustix::fs::RenameFlags;
 
 /// A recording gate over `text`.
 fn recording_gate(text: &str) -> Gate {
@@ -131,26 +129,7 @@ fn swapping_an_intermediate_directory_for_a_symlink_never_leaks() {
         r#"permit(principal, action, resource in file_system::Dir::"{}");"#,
         fx.p("d")
     ));
-    let stop = Arc::new(AtomicBool::new(false));
-    let swaps = Arc::new(AtomicU64::new(0));
-    let racer = {
-        let stop = Arc::clone(&stop);
-        let swaps = Arc::clone(&swaps);
-        let (a, b) = (fx.p("d/sub"), fx.p("d/other"));
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                rustix::fs::renameat_with(
-                    rustix::fs::CWD,
-                    a.as_str(),
-                    rustix::fs::CWD,
-                    b.as_str(),
-                    RenameFlags::EXCHANGE,
-                )
-                .unwrap();
-                swaps.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
+    let racer = common::Exchanger::start(fx.p("d/sub"), vec![fx.p("d/other")]);
     let (mut read_ok, mut denied) = (0u32, 0u32);
     for _ in 0..3000 {
         match cat(&gate, &fx.p("d/sub/f"), 100) {
@@ -170,9 +149,7 @@ fn swapping_an_intermediate_directory_for_a_symlink_never_leaks() {
             Err(_) => {}
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    racer.join().unwrap();
-    assert!(swaps.load(Ordering::Relaxed) > 0);
+    assert!(racer.stop() > 0);
     eprintln!("race: {read_ok} reads of the public file, {denied} denials");
 }
 
@@ -193,26 +170,7 @@ fn swapping_the_final_name_never_leaks_or_opens_a_fifo() {
     )
     .unwrap();
     let gate = fx.gate();
-    let stop = Arc::new(AtomicBool::new(false));
-    let racer = {
-        let stop = Arc::clone(&stop);
-        let (a, b, c) = (fx.p("d/target"), fx.p("d/other"), fx.p("d/fifo"));
-        std::thread::spawn(move || {
-            let mut i = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let other = if i.is_multiple_of(2) { &b } else { &c };
-                rustix::fs::renameat_with(
-                    rustix::fs::CWD,
-                    a.as_str(),
-                    rustix::fs::CWD,
-                    other.as_str(),
-                    RenameFlags::EXCHANGE,
-                )
-                .unwrap();
-                i += 1;
-            }
-        })
-    };
+    let racer = common::Exchanger::start(fx.p("d/target"), vec![fx.p("d/other"), fx.p("d/fifo")]);
     let fx = Arc::new(fx);
     let path = fx.p("d/target");
     let outcome = common::within(60, move || {
@@ -225,8 +183,7 @@ fn swapping_the_final_name_never_leaks_or_opens_a_fifo() {
         }
         kinds
     });
-    stop.store(true, Ordering::Relaxed);
-    racer.join().unwrap();
+    racer.stop();
     assert!(
         outcome.iter().all(|k| matches!(
             k,

@@ -5,13 +5,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{Fx, assert_denied_on, assert_kind, file_uid, within};
 use rex_fs::{
     DirHandle, IoErrorKind, OpenDirOptions, OpenFileOptions, WriteMode, cat, touch, write,
 };
-use rustix::fs::{Mode, RenameFlags};
+use rustix::fs::Mode;
 
 #[test]
 fn write_through_a_symlink_writes_the_target_and_keeps_the_link() {
@@ -160,26 +159,7 @@ fn swapping_a_file_for_a_link_to_the_secret_never_leaks_it() {
     fx.file("d/target", "public");
     fx.symlink("secret", "d/other");
     let gate = fx.gate();
-    let stop = Arc::new(AtomicBool::new(false));
-    let swaps = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let racer = {
-        let stop = Arc::clone(&stop);
-        let swaps = Arc::clone(&swaps);
-        let (a, b) = (fx.p("d/target"), fx.p("d/other"));
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                rustix::fs::renameat_with(
-                    rustix::fs::CWD,
-                    a.as_str(),
-                    rustix::fs::CWD,
-                    b.as_str(),
-                    RenameFlags::EXCHANGE,
-                )
-                .unwrap();
-                swaps.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
+    let racer = common::Exchanger::start(fx.p("d/target"), vec![fx.p("d/other")]);
     let (mut read_ok, mut denied) = (0u32, 0u32);
     for _ in 0..2000 {
         match cat(&gate, &fx.p("d/target"), 100) {
@@ -195,9 +175,8 @@ fn swapping_a_file_for_a_link_to_the_secret_never_leaks_it() {
         let _ = write(&gate, &fx.p("d/target"), "x", WriteMode::Append);
         let _ = write(&gate, &fx.p("d/target"), "public", WriteMode::Replace);
     }
-    stop.store(true, Ordering::Relaxed);
-    racer.join().unwrap();
+    let swaps = racer.stop();
     assert_eq!(fx.read("d/secret"), "SECRET", "the secret was written");
-    assert!(swaps.load(Ordering::Relaxed) > 0);
+    assert!(swaps > 0);
     eprintln!("race: {read_ok} reads of the public file, {denied} denials");
 }

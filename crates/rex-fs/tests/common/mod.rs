@@ -118,3 +118,53 @@ pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'stat
     rx.recv_timeout(Duration::from_secs(secs))
         .expect("operation did not finish in time (blocked?)")
 }
+
+/// A thread that exchanges `a` with each of `others` in turn (`renameat2` with
+/// `RENAME_EXCHANGE`), as fast as it can, until [`Exchanger::stop`]: the swapping attacker
+/// of the race tests.
+pub struct Exchanger {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    swaps: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Exchanger {
+    pub fn start(a: String, others: Vec<String>) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let swaps = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (stop, swaps) = (Arc::clone(&stop), Arc::clone(&swaps));
+            std::thread::spawn(move || {
+                for other in others.iter().cycle() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    rustix::fs::renameat_with(
+                        rustix::fs::CWD,
+                        a.as_str(),
+                        rustix::fs::CWD,
+                        other.as_str(),
+                        rustix::fs::RenameFlags::EXCHANGE,
+                    )
+                    .unwrap();
+                    swaps.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        Self {
+            stop,
+            swaps,
+            thread,
+        }
+    }
+
+    /// Stops the thread, waits for it, and says how many exchanges it made.
+    pub fn stop(self) -> u64 {
+        use std::sync::atomic::Ordering;
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap();
+        self.swaps.load(Ordering::Relaxed)
+    }
+}
