@@ -101,26 +101,22 @@ impl Resource {
 
     /// `file_system::File::"<path>"` with attribute `path`, in its parent `Dir` chain.
     pub fn file(path: &CanonicalPath) -> Self {
-        Self::fs(FILE_TYPE, path)
+        Self::fs(FILE_TYPE, path.as_str())
     }
 
     /// `file_system::Dir::"<path>"` with attribute `path`, in its parent `Dir` chain.
     pub fn dir(path: &CanonicalPath) -> Self {
-        Self::fs(DIR_TYPE, path)
+        Self::fs(DIR_TYPE, path.as_str())
     }
 
     /// The `file_system::Dir` of the directory `path` lies in (`None` for `/`): the same
     /// resource as `Resource::dir(&path.parent()?)`, without the intermediate path.
     pub fn parent_dir_of(path: &CanonicalPath) -> Option<Self> {
-        path.parent_str().map(|p| Self::fs_id(DIR_TYPE, p))
-    }
-
-    fn fs(type_name: &'static str, path: &CanonicalPath) -> Self {
-        Self::fs_id(type_name, path.as_str())
+        path.parent_str().map(|p| Self::fs(DIR_TYPE, p))
     }
 
     /// `id` is the text of a canonical path.
-    fn fs_id(type_name: &'static str, id: &str) -> Self {
+    fn fs(type_name: &'static str, id: &str) -> Self {
         Self {
             type_name,
             id: Arc::from(id),
