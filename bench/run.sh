@@ -34,6 +34,18 @@ TIME=/usr/bin/time
 FIX=/tmp/rexbench
 S=$SHARED/scripts P=$SHARED/policies A=$SHARED/args
 
+# The generated policies permit /tmp/rexbench/other/fNNNNN.txt, files no case reads. The
+# shared run.sh does not create them; create them, so the sandbox plan has one Landlock
+# rule per permitted file, as it would on a host where the files exist (without them the
+# rules merge into one on their parent directory and start-up looks cheaper than it is).
+max=0
+for k in $SIZES; do [ "$k" -gt "$max" ] && max=$k; done
+mkdir -p "$FIX/other"
+for ((i = 0; i < max; i++)); do
+    printf -v f '%s/other/f%05d.txt' "$FIX" "$i"
+    [ -e "$f" ] || : > "$f"
+done
+
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(uname -srm), $(nproc) cores, REPS=$REPS"
 SIZES=$SIZES NATIVE=$NATIVE_BIN bash "$SHARED/run.sh" "$RUNNER" "$REPS" | tee "$OUT"
 

@@ -6,34 +6,10 @@ use rhai::module_resolvers::DummyModuleResolver;
 use rhai::{Dynamic, Engine};
 
 use crate::bindings;
+use crate::domains::Domains;
 use crate::limits::Watchdog;
 use crate::log::Level;
 use crate::state::RunState;
-
-/// Which SDK domains a run exposes. An embedder can leave any out; cargo features remove
-/// them from the build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Domains {
-    /// Files and directories (`rex-fs`).
-    pub fs: bool,
-    /// Processes and systemd services (`rex-proc`).
-    pub proc: bool,
-    /// System information, sysctl and disks (`rex-sys`).
-    pub sys: bool,
-    /// HTTP, connect, DNS, interfaces and sockets (`rex-net`).
-    pub net: bool,
-}
-
-impl Default for Domains {
-    fn default() -> Self {
-        Self {
-            fs: true,
-            proc: true,
-            sys: true,
-            net: true,
-        }
-    }
-}
 
 /// Builds the engine for one run.
 ///

@@ -8,7 +8,8 @@ use rex_policy::Gate;
 use rhai::{Dynamic, EvalAltResult, ParseError, Position, Scope};
 
 use crate::args::ScriptArgs;
-use crate::engine::{self, Domains};
+use crate::domains::Domains;
+use crate::engine;
 use crate::limits::{Limits, Watchdog};
 use crate::log::Level;
 use crate::output::{
@@ -283,7 +284,9 @@ fn run_on_this_thread(
         deadline,
         Arc::clone(&shared),
     ));
-    let engine = engine::build(&state, request.domains, request.watchdog);
+    // Only the domains the script can reach (most of the engine's construction).
+    let domains = request.domains.named_by(&request.script);
+    let engine = engine::build(&state, domains, request.watchdog);
     let mut scope = scope_for(&request.args);
     for note in &request.notes {
         state.log().push(Level::Info, note, 0, Some("sandbox"));

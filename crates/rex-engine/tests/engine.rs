@@ -351,3 +351,25 @@ fn date_time_functions_follow_the_original() {
         r#"[true, "invalid date and time `2026-13-1 0:0:0.0`"]"#
     );
 }
+
+/// Only the SDK domains a script names are registered; a function reached through a
+/// computed name is still there (the empty policy then denies it: the call got as far as
+/// the gate, it was not "function not found").
+#[test]
+fn functions_reached_by_a_computed_name_are_registered() {
+    for script in [
+        r#"let f = Fn("c" + "at"); f.call("/etc/hostname")"#,
+        r#"["/etc/hostname"].map("c" + "at")"#,
+        r#"cat("/etc/hostname")"#,
+    ] {
+        let o = run_script(script);
+        assert_eq!(
+            o.class,
+            RunClass::AccessDenied,
+            "{script}: {:?}",
+            o.document.error
+        );
+    }
+    let o = run_script(r#"let f = "c" + "at"; f"#);
+    assert_eq!(o.document.output, "cat");
+}

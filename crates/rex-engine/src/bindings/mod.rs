@@ -6,6 +6,7 @@
 pub mod fs;
 pub mod log;
 pub mod metrics;
+pub(crate) mod names;
 #[cfg(feature = "net")]
 pub mod net;
 #[cfg(feature = "proc")]
