@@ -26,17 +26,18 @@ pub(crate) fn sdk_failure(
             // The explanation follows from the message (both are made from the same
             // denial), so a repeated denial does not build it again.
             let mut denials = state.denials.borrow_mut();
-            if !denials.contains_key(&message) {
-                let text = DenialText {
-                    explanation: denied.explain(),
-                    log_line: format!("denied: {denied}"),
-                };
-                denials.insert(message.clone(), text);
-            }
-            let line = denials
-                .get(&message)
-                .map(|d| d.log_line.clone())
-                .unwrap_or_default();
+            let line = match denials.get(&message) {
+                Some(known) => known.log_line.clone(),
+                None => {
+                    let log_line = format!("denied: {denied}");
+                    let text = DenialText {
+                        explanation: denied.explain(),
+                        log_line: log_line.clone(),
+                    };
+                    denials.insert(message.clone(), text);
+                    log_line
+                }
+            };
             drop(denials);
             state.log_at(ctx, Level::Warn, &line, Some(api));
             ErrorType::AccessDeniedException
@@ -55,7 +56,14 @@ pub(crate) fn throw(
     message: String,
     class: ErrorType,
 ) -> Box<EvalAltResult> {
-    state.sdk_errors.borrow_mut().insert(message.clone(), class);
+    let mut errors = state.sdk_errors.borrow_mut();
+    match errors.get_mut(&message) {
+        Some(known) => *known = class,
+        None => {
+            errors.insert(message.clone(), class);
+        }
+    }
+    drop(errors);
     let mut map = Map::new();
     map.insert("kind".into(), kind.into());
     map.insert("message".into(), message.into());

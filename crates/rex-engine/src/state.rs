@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use foldhash::fast::RandomState;
 use rex_policy::Gate;
 use rhai::NativeCallContext;
 
@@ -33,10 +34,12 @@ pub(crate) struct RunState {
     /// Messages of errors the SDK threw, with the class their Rust type maps to. An
     /// uncaught error is classified by looking its message up here, so a script cannot
     /// make its own `throw` look like a denial, and an OS `EACCES` is not one either.
-    pub sdk_errors: RefCell<HashMap<String, ErrorType>>,
+    /// Hashed with a seeded `foldhash` (not SipHash: a denial loop looked messages up at
+    /// 4% of its time).
+    pub sdk_errors: RefCell<HashMap<String, ErrorType, RandomState>>,
     /// Each denial thrown, by message: its full explanation and its script-log line (both
     /// follow from the message, so a repeated denial formats neither again).
-    pub denials: RefCell<HashMap<String, DenialText>>,
+    pub denials: RefCell<HashMap<String, DenialText, RandomState>>,
 }
 
 /// The parts of a run's state the output document is made from, shared between the script
@@ -96,8 +99,8 @@ impl RunState {
             limits,
             deadline,
             shared,
-            sdk_errors: RefCell::new(HashMap::new()),
-            denials: RefCell::new(HashMap::new()),
+            sdk_errors: RefCell::new(HashMap::default()),
+            denials: RefCell::new(HashMap::default()),
         }
     }
 
