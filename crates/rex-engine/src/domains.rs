@@ -109,30 +109,9 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::rc::Rc;
-    use std::sync::Arc;
-    use std::time::Instant;
-
-    use rex_policy::{Gate, Policies};
 
     use super::{DYNAMIC_CALLS, Domains, words};
-    use crate::limits::{Limits, Watchdog};
-    use crate::log::Level;
-    use crate::state::{RunState, Shared};
-
-    fn signatures(domains: Domains) -> Vec<String> {
-        let gate = Gate::builder()
-            .principal("nobody")
-            .build(Policies::empty())
-            .unwrap();
-        let state = Rc::new(RunState::new(
-            Arc::new(gate),
-            Limits::default(),
-            Instant::now(),
-            Arc::new(Shared::new(Level::Info)),
-        ));
-        crate::engine::build(&state, domains, Watchdog::InProcess).gen_fn_signatures(false)
-    }
+    use crate::run::registered_signatures as signatures;
 
     /// The words a signature's function name gives a script: `get$size` -> `size`,
     /// `tail::n` -> `tail`, `n`; operators and indexers give none.

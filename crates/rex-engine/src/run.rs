@@ -238,6 +238,18 @@ pub fn compile_check(request: &RunRequest, gate: Arc<Gate>) -> Result<(), Compil
 /// Names of every function the engine registers (global and methods, not Rhai's standard
 /// library), for checking the reference in `bindings::all_docs` against reality.
 pub fn registered_function_names() -> Vec<String> {
+    let mut names: Vec<String> = registered_signatures(Domains::default())
+        .into_iter()
+        .filter_map(|sig| sig.split('(').next().map(str::to_owned))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Signatures of every function an engine with `domains` registers (not Rhai's standard
+/// library); empty if the engine cannot be built.
+pub(crate) fn registered_signatures(domains: Domains) -> Vec<String> {
     let gate = match Gate::builder()
         .principal("nobody")
         .build(rex_policy::Policies::empty())
@@ -251,15 +263,7 @@ pub fn registered_function_names() -> Vec<String> {
         Instant::now(),
         Arc::new(Shared::new(Level::Info)),
     ));
-    let engine = engine::build(&state, Domains::default(), Watchdog::InProcess);
-    let mut names: Vec<String> = engine
-        .gen_fn_signatures(false)
-        .into_iter()
-        .filter_map(|sig| sig.split('(').next().map(str::to_owned))
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+    engine::build(&state, domains, Watchdog::InProcess).gen_fn_signatures(false)
 }
 
 fn scope_for(args: &ScriptArgs) -> Scope<'static> {
