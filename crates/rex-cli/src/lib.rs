@@ -124,7 +124,19 @@ pub struct Prepared {
 
 /// Reads and validates everything, in the original's order: input files
 /// (COMMUNICATION), policy (INTERNAL, with every diagnostic), argument depth (VALIDATION).
+///
+/// The Cedar schema builds on a second thread meanwhile (the first run in a process only),
+/// joined before this returns: the caller gets a process with no thread of prepare's left.
 pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
+    let schema = rex_policy::schema::prewarm();
+    let prepared = prepare_here(inputs);
+    if let Some(thread) = schema {
+        let _ = thread.join();
+    }
+    prepared
+}
+
+fn prepare_here(inputs: &Inputs) -> Result<Prepared, Fatal> {
     let load = |what: &str| {
         Fatal::new(
             ErrorType::CommunicationException,
@@ -141,6 +153,11 @@ pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
         }
         None => ScriptArgs::default(),
     };
+    // Looked up before the policy load, while the schema may still be building.
+    let principal = inputs
+        .principal
+        .clone()
+        .unwrap_or_else(rex_policy::effective_user_name);
     let policies = if inputs.policies.is_empty() {
         Policies::empty()
     } else {
@@ -156,10 +173,8 @@ pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
         .mode(inputs.mode)
         .script(inputs.script.clone())
         .record(inputs.record)
-        .deny_mutating(inputs.deny_mutating);
-    if let Some(p) = &inputs.principal {
-        builder = builder.principal(p.clone());
-    }
+        .deny_mutating(inputs.deny_mutating)
+        .principal(principal);
     if let Some(a) = &inputs.audit_log {
         builder = builder.audit_log(a.clone());
     }

@@ -155,8 +155,7 @@ impl Policies {
     }
 
     fn from_owned_sources(sources: Vec<(String, String)>) -> Result<Self, PolicyError> {
-        let schema = schema().map_err(PolicyError::Schema)?;
-        let validator = Validator::new(schema.clone());
+        let validator = LazyValidator::default();
         match load_by_shape(&sources, &validator)? {
             Some(inner) => Ok(Self {
                 inner: Arc::new(Inner { sources, ..inner }),
@@ -468,13 +467,29 @@ fn substitute(v: &mut Value, resolve: &dyn Fn(&str) -> Option<String>) {
     }
 }
 
+/// The validator, made on first use: a load parses before it validates, and parsing needs
+/// no schema, so the schema can still be building on another thread while the policy text
+/// is parsed ([`crate::schema::prewarm`]).
+#[derive(Default)]
+struct LazyValidator(std::cell::OnceCell<Validator>);
+
+impl LazyValidator {
+    fn get(&self) -> Result<&Validator, PolicyError> {
+        if let Some(v) = self.0.get() {
+            return Ok(v);
+        }
+        let schema = schema().map_err(PolicyError::Schema)?;
+        Ok(self.0.get_or_init(|| Validator::new(schema.clone())))
+    }
+}
+
 /// The fast load (see [`Policies`]). `Ok(None)` when a file cannot be split, a shape does
 /// not parse, or validation finds anything at all: the caller then loads the whole text,
 /// which reports every problem exactly. Duplicate ids are reported here. The returned
 /// `Inner` has no `sources` yet (the caller moves them in).
 fn load_by_shape(
     sources: &[(String, String)],
-    validator: &Validator,
+    validator: &LazyValidator,
 ) -> Result<Option<Inner>, PolicyError> {
     let mut split = Vec::with_capacity(sources.len());
     for (_, text) in sources {
@@ -549,7 +564,7 @@ fn load_by_shape(
     let Ok(shapes) = shapes else {
         return Ok(None);
     };
-    let checked = validator.validate(&shapes, ValidationMode::Strict);
+    let checked = validator.get()?.validate(&shapes, ValidationMode::Strict);
     if checked.validation_errors().next().is_some()
         || checked.validation_warnings().next().is_some()
     {
@@ -643,7 +658,10 @@ fn push_decimal(out: &mut String, n: usize) {
 
 /// Loads every policy of every file, parsed whole by Cedar: the path for files with
 /// errors (every one is reported) or validator warnings.
-fn load_whole(sources: Vec<(String, String)>, validator: &Validator) -> Result<Inner, PolicyError> {
+fn load_whole(
+    sources: Vec<(String, String)>,
+    validator: &LazyValidator,
+) -> Result<Inner, PolicyError> {
     let mut ids = HashSet::new();
     let mut entries = Vec::new();
     let mut templates = Vec::new();
@@ -720,7 +738,7 @@ fn load_whole(sources: Vec<(String, String)>, validator: &Validator) -> Result<I
             });
             templates.push(Template::new(renamed, false, ""));
         }
-        let result = validator.validate(&file_set, ValidationMode::Strict);
+        let result = validator.get()?.validate(&file_set, ValidationMode::Strict);
         invalid.extend(result.validation_errors().map(|e| locate(file, text, e)));
         warnings.extend(result.validation_warnings().map(|w| locate(file, text, w)));
     }

@@ -30,7 +30,7 @@ pub fn apply(plan: &SandboxPlan) -> Result<SandboxReport, SandboxError> {
     // rex-fs re-opens files through a cached /proc/self/fd handle; open it while /proc
     // can still be listed without a rule.
     let _ = rustix_linux_procfs::proc_self_fd();
-    let threads = thread_count().unwrap_or(1);
+    let threads = settled_thread_count().unwrap_or(1);
 
     match limits::apply(&plan.limits) {
         Ok(()) => report.resource_limits = Some(plan.limits.describe()),
@@ -104,6 +104,22 @@ fn install_seccomp(plan: &SandboxPlan) -> Result<(), SandboxError> {
         .map_err(SandboxError::Seccomp)?;
     seccompiler::apply_filter_all_threads(&program)
         .map_err(|e| SandboxError::Seccomp(e.to_string()))
+}
+
+/// Threads of this process once the threads it has just joined are gone. `join` returns
+/// when a thread has released its memory, a moment before the kernel removes it from the
+/// process; the runner joins its schema thread right before applying the sandbox. A
+/// thread that still runs after 10 ms is counted.
+fn settled_thread_count() -> Option<usize> {
+    let mut threads = thread_count()?;
+    for _ in 0..20 {
+        if threads <= 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(500));
+        threads = thread_count()?;
+    }
+    Some(threads)
 }
 
 /// Threads of this process, from `/proc/self/status`.
