@@ -47,6 +47,13 @@ for ((i = 0; i < max; i++)); do
 done
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(uname -srm), $(nproc) cores, REPS=$REPS"
+# The release link lays out these functions together (crates/rex-cli/build.rs); names the
+# code no longer has are skipped, and those functions go back to their default place.
+ORDER=crates/rex-cli/startup.order
+if [ -s "$ORDER" ] && command -v nm > /dev/null; then
+    found=$(nm --defined-only "$RUNNER" | awk '{print $3}' | sort -u | comm -12 - <(sort -u "$ORDER") | wc -l)
+    echo "# startup.order: $found of $(wc -l < "$ORDER") functions are in this runner (bench/startup-order.sh rewrites the list)"
+fi
 SIZES=$SIZES NATIVE=$NATIVE_BIN bash "$SHARED/run.sh" "$RUNNER" "$REPS" | tee "$OUT"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

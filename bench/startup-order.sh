@@ -20,7 +20,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=$(cd "${SHARED:-../shared/bench}" && pwd)
 command -v valgrind > /dev/null || { echo "startup-order.sh: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
-cargo build --release --locked -q -p rex-cli --bin rex-runner
+# The same build as bench/run.sh (same packages, so features unify the same way).
+cargo build --release --locked -q -p rex-cli -p rex-engine \
+    --bin rex-runner --example native_read --example bare_rhai
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 RUNNER=$TARGET/release/rex-runner
 OUT=crates/rex-cli/startup.order

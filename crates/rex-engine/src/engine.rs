@@ -3,6 +3,7 @@
 use std::rc::Rc;
 
 use rhai::module_resolvers::DummyModuleResolver;
+use rhai::packages::{Package, StandardPackage};
 use rhai::{Dynamic, Engine};
 
 use crate::bindings;
@@ -22,7 +23,7 @@ use crate::state::RunState;
 ///   the progress callback, with [`Watchdog::ExitProcess`] there is no callback (the
 ///   thread that called `run` enforces both).
 pub(crate) fn build(state: &Rc<RunState>, domains: Domains, watchdog: Watchdog) -> Engine {
-    let mut engine = Engine::new();
+    let mut engine = standard_engine();
     register_std_type_names(&mut engine);
     // Types left over from a build that panicked on this thread.
     let _ = bindings::take_rex_types();
@@ -74,6 +75,22 @@ pub(crate) fn build(state: &Rc<RunState>, domains: Domains, watchdog: Watchdog) 
     }
     let _ = domains;
     engine.register_global_module(bindings::take_rex_types().into());
+    engine
+}
+
+/// The string interner size `Engine::new()` sets (Rhai does not export its constant).
+const STRINGS_INTERNED: usize = 256;
+
+/// What `Engine::new()` makes, with the standard library's functions looked up in their
+/// manifests when a script first calls each of them (once per run: the run's function
+/// resolution cache keeps it) instead of registered one by one up front. Registering the
+/// ~1,000 functions of the standard library was a tenth of a trivial run's start-up. The
+/// print and debug callbacks and the module resolver that `Engine::new()` sets are set by
+/// [`build`] anyway.
+fn standard_engine() -> Engine {
+    let mut engine = Engine::new_raw();
+    engine.set_max_strings_interned(STRINGS_INTERNED);
+    engine.register_global_module(StandardPackage::new_lazy().as_shared_module());
     engine
 }
 
@@ -143,6 +160,30 @@ fn register_std_type_names(engine: &mut Engine) {
 
 #[cfg(test)]
 mod tests {
+    /// The lazily resolved standard library is the same library: every signature of
+    /// `Engine::new()`'s is there, and the interner has the same size.
+    #[test]
+    fn standard_engine_has_what_engine_new_has() {
+        let ours = super::standard_engine();
+        let reference = rhai::Engine::new();
+        assert_eq!(
+            ours.max_strings_interned(),
+            reference.max_strings_interned()
+        );
+        let mut want = reference.gen_fn_signatures(true);
+        let mut got = ours.gen_fn_signatures(true);
+        want.sort();
+        got.sort();
+        assert!(want.len() > 500, "{}", want.len());
+        assert_eq!(got, want);
+        let script = "let a = [3, 1, 2]; a.sort(); let m = #{x: 1}; \
+            `${a}${m.keys()}${\"Ab\".to_lower()}${(2.5).floor()}${parse_int(\"7\") + 1}`";
+        assert_eq!(
+            ours.eval::<String>(script).unwrap(),
+            reference.eval::<String>(script).unwrap()
+        );
+    }
+
     #[test]
     fn standard_type_names_map_as_on_a_bare_engine() {
         let bare = rhai::Engine::new();

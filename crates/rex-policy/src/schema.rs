@@ -57,6 +57,18 @@ pub fn prewarm() -> Option<std::thread::JoinHandle<()>> {
 mod tests {
     use cedar_policy::{Schema, SchemaFragment};
 
+    /// `prewarm` builds the one schema of the process, and starts no thread once it is
+    /// built; the schema it built is the one `schema` returns.
+    #[test]
+    fn prewarm_builds_the_schema_once() {
+        if let Some(thread) = super::prewarm() {
+            thread.join().unwrap();
+        }
+        let built = super::SCHEMA.get().unwrap().as_ref().unwrap();
+        assert!(std::ptr::eq(built, super::schema().unwrap()));
+        assert!(super::prewarm().is_none());
+    }
+
     /// The JSON form is exactly the translation of the text (compared as JSON values, so
     /// key order and layout do not matter), and both build schemas with the same entity
     /// types and actions.
