@@ -62,11 +62,8 @@ impl<'a> Anchor<'a> {
         match self {
             Anchor::At(p) => Some(p),
             Anchor::ParentOf(p) => {
-                let end = match p.as_bytes().iter().rposition(|b| *b == b'/') {
-                    Some(0) if p.len() > 1 => 1,
-                    Some(0) | None => return None,
-                    Some(i) => i,
-                };
+                // The parent is a prefix of the path (`/` for `/a`).
+                let end = split_parent(&p)?.0.len();
                 Some(match p {
                     Cow::Borrowed(b) => Cow::Borrowed(b.get(..end)?),
                     Cow::Owned(mut o) => {
@@ -77,6 +74,19 @@ impl<'a> Anchor<'a> {
             }
         }
     }
+}
+
+/// An absolute path as its parent directory and last component, when opening the
+/// component relative to the opened parent reaches what opening the whole path does: the
+/// component is not empty (a trailing `/`), `.` or `..`.
+pub(crate) fn split_parent(path: &str) -> Option<(&str, &str)> {
+    // By bytes: `/` is never part of a longer UTF-8 sequence.
+    let slash = path.as_bytes().iter().rposition(|b| *b == b'/')?;
+    let (dir, name) = (path.get(..slash)?, path.get(slash + 1..)?);
+    if !path.starts_with('/') || name.is_empty() || name == "." || name == ".." {
+        return None;
+    }
+    Some((if dir.is_empty() { "/" } else { dir }, name))
 }
 
 /// Every right the planner may handle (Landlock ABI 1 to 5). `ResolveUnix` (ABI 9) is

@@ -13,6 +13,7 @@ use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::error::SandboxError;
+use crate::fs_rights::split_parent;
 use crate::plan::{FsPlan, FsRule, PermitIds, RuleOrigin, SandboxPlan};
 use crate::report::Enforcement;
 
@@ -87,19 +88,6 @@ fn open_path(path: &str) -> Result<OwnedFd, Errno> {
 fn is_dir(fd: &OwnedFd) -> Result<bool, Errno> {
     let st = rustix::fs::fstat(fd)?;
     Ok(FileType::from_raw_mode(st.st_mode) == FileType::Directory)
-}
-
-/// An absolute path as its parent directory and last component, when opening the
-/// component relative to the opened parent reaches what opening the whole path does: the
-/// component is not empty (a trailing `/`), `.` or `..`.
-fn split_parent(path: &str) -> Option<(&str, &str)> {
-    // By bytes: `/` is never part of a longer UTF-8 sequence.
-    let slash = path.as_bytes().iter().rposition(|b| *b == b'/')?;
-    let (dir, name) = (path.get(..slash)?, path.get(slash + 1..)?);
-    if !path.starts_with('/') || name.is_empty() || name == "." || name == ".." {
-        return None;
-    }
-    Some((if dir.is_empty() { "/" } else { dir }, name))
 }
 
 /// Opens rule paths. An absolute path is opened relative to its parent directory, which
