@@ -40,7 +40,20 @@ pub(crate) fn read_to_string(
 ) -> Result<String, FsError> {
     ensure(permit, READ, path)?;
     let (file, stat) = reopen::for_reading_checked(fd, id, path.as_str())?;
-    let bytes = read_bounded_sized(&file, path.as_str(), max_bytes, &stat)?;
+    read_opened_to_string(&file, &stat, path, max_bytes, permit)
+}
+
+/// Reads the whole regular file behind `file`, an fd already open for reading whose
+/// `fstat` is `stat`, as UTF-8 (a `read` permit for `path`), at most `max_bytes`.
+pub(crate) fn read_opened_to_string(
+    file: impl AsFd,
+    stat: &rustix::fs::Stat,
+    path: &CanonicalPath,
+    max_bytes: usize,
+    permit: &Permit,
+) -> Result<String, FsError> {
+    ensure(permit, READ, path)?;
+    let bytes = read_bounded_sized(file, path.as_str(), max_bytes, stat)?;
     String::from_utf8(bytes).map_err(|_| FsError::NotUtf8 {
         path: path.to_string(),
     })

@@ -52,6 +52,7 @@ mod file;
 mod find;
 mod gzip;
 mod helpers;
+mod known_files;
 mod launcher;
 mod lines;
 mod links;

@@ -154,10 +154,12 @@ fn swapping_an_intermediate_directory_for_a_symlink_never_leaks() {
 }
 
 /// The final component exchanged between a regular file and a symlink to the forbidden
-/// secret, and the file also replaced by a FIFO: the fast path sends the link to the
-/// walk, refuses the FIFO from its `O_PATH` fd, and reads only the permitted inode.
+/// secret, and the file also replaced by a FIFO: the fast paths send the link to the
+/// walk, refuse the FIFO (from its `O_PATH` fd, or from the `fstat` of the non-blocking
+/// fd the open-first route got once the path was known as a file) and read only the
+/// permitted inode.
 #[test]
-fn swapping_the_final_name_never_leaks_or_opens_a_fifo() {
+fn swapping_the_final_name_never_leaks_or_reads_a_fifo() {
     let fx = Fx::new();
     fx.mkdir("d");
     fx.file("d/secret", "SECRET");
@@ -214,4 +216,170 @@ fn files_whose_size_is_not_their_length_are_read_to_the_end() {
     assert_eq!(cat(&gate, &fx.p("d/exact"), 5).unwrap(), "12345");
     fx.file("d/empty", "");
     assert_eq!(cat(&gate, &fx.p("d/empty"), 5).unwrap(), "");
+}
+
+/// Once a path is known to name a regular file, `cat` opens it for reading at once (after
+/// previewing its three requests): the answers, the requests recorded and their order are
+/// those of the first, `O_PATH`-typed call, every time; a refusal is still a refusal.
+#[test]
+fn a_known_file_is_asked_about_the_same_way_every_time() {
+    let fx = Fx::new();
+    fx.mkdir("d");
+    fx.file("d/target", "public");
+    let root = &fx.root;
+    let all = recording_gate(&format!(
+        r#"permit(principal, action, resource in file_system::Dir::"{root}");"#
+    ));
+    for _ in 0..3 {
+        assert_eq!(cat(&all, &fx.p("d/target"), 100).unwrap(), "public");
+    }
+    let asked_all = asked(&all);
+    assert_eq!(asked_all.len(), 9);
+    assert!(asked_all[..3] == asked_all[3..6] && asked_all[3..6] == asked_all[6..]);
+    assert_eq!(all.counts().allowed, 9);
+    // Too large, from the open-first route.
+    assert_kind(
+        cat(&all, &fx.p("d/target"), 3),
+        IoErrorKind::FileContentTooLargeError,
+        "too large",
+    );
+    // `open` everywhere but no `read`: refused on `read`, after the same two opens.
+    let no_read = recording_gate(&format!(
+        r#"permit(principal, action == file_system::Action::"open", resource in file_system::Dir::"{root}");"#
+    ));
+    for _ in 0..2 {
+        assert_denied_on(
+            cat(&no_read, &fx.p("d/target"), 100),
+            &file_uid(&fx.p("d/target")),
+            "read",
+        );
+    }
+    // Each call: open, open, read (refused), redacted_read (refused).
+    let asked_no_read = asked(&no_read);
+    assert_eq!(asked_no_read.len(), 8);
+    assert_eq!(asked_no_read[..4], asked_no_read[4..]);
+    assert!(!asked_no_read[2].2 && !asked_no_read[3].2);
+    // The file changes between calls: the new content is read.
+    fx.file("d/target", "changed");
+    assert_eq!(cat(&all, &fx.p("d/target"), 100).unwrap(), "changed");
+}
+
+/// A writer blocked in `open(O_WRONLY)` on a FIFO, which returns only once some reader
+/// opens the FIFO: whether `cat` opened it is whether the writer got through.
+struct BlockedWriter {
+    done: std::sync::mpsc::Receiver<()>,
+    path: String,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl BlockedWriter {
+    fn start(path: String) -> Self {
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let p = path.clone();
+        let thread = std::thread::spawn(move || {
+            tid_tx
+                .send(rustix::thread::gettid().as_raw_nonzero().get())
+                .unwrap();
+            let fd = rustix::fs::open(
+                p.as_str(),
+                rustix::fs::OFlags::WRONLY,
+                rustix::fs::Mode::empty(),
+            );
+            drop(fd);
+            let _ = done_tx.send(());
+        });
+        // Wait until the thread sleeps inside `open` (syscall 2, or 257 for `openat`), so an open by a
+        // reader after this point is what releases it.
+        let tid = tid_rx.recv().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let syscall = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall"))
+                .unwrap_or_default();
+            if syscall.starts_with("2 ") || syscall.starts_with("257 ") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer never blocked: {syscall:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Self { done, path, thread }
+    }
+
+    /// Whether a reader opened the FIFO since `start` (it waits up to a second for the
+    /// writer to report, so a `false` is a writer still blocked after that second).
+    fn released(&self) -> bool {
+        self.done
+            .recv_timeout(std::time::Duration::from_secs(1))
+            .is_ok()
+    }
+
+    /// Releases the writer (by opening the FIFO for reading) and joins it.
+    fn finish(self) {
+        let _reader = rustix::fs::open(
+            self.path.as_str(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        self.thread.join().unwrap();
+    }
+}
+
+/// A FIFO the policy allows opening and reading is typed through `O_PATH` and never
+/// opened; when it replaces a file `cat` already knew, the open-first route opens it
+/// (non-blocking), closes it unread and forgets the path, so the next `cat` types it
+/// through `O_PATH` again and does not open it.
+#[test]
+fn a_fifo_is_opened_only_where_a_known_file_was_and_then_forgotten() {
+    let fx = Fx::new();
+    fx.mkdir("d");
+    let root = &fx.root;
+    let gate = recording_gate(&format!(
+        r#"permit(principal, action, resource in file_system::Dir::"{root}");"#
+    ));
+    let mkfifo = |rel: &str| {
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            fx.p(rel).as_str(),
+            rustix::fs::Mode::from_raw_mode(0o644),
+        )
+        .unwrap()
+    };
+
+    mkfifo("d/fifo");
+    let writer = BlockedWriter::start(fx.p("d/fifo"));
+    assert_kind(
+        cat(&gate, &fx.p("d/fifo"), 100),
+        IoErrorKind::EntryTypeMismatchError,
+        "fifo",
+    );
+    assert!(
+        !writer.released(),
+        "cat opened a FIFO it had never seen as a file"
+    );
+    writer.finish();
+
+    fx.file("d/was_file", "public");
+    assert_eq!(cat(&gate, &fx.p("d/was_file"), 100).unwrap(), "public");
+    std::fs::remove_file(fx.p("d/was_file")).unwrap();
+    mkfifo("d/was_file");
+    let writer = BlockedWriter::start(fx.p("d/was_file"));
+    assert_kind(
+        cat(&gate, &fx.p("d/was_file"), 100),
+        IoErrorKind::EntryTypeMismatchError,
+        "replaced",
+    );
+    assert!(writer.released(), "the open-first route did not run");
+    writer.thread.join().unwrap();
+    let writer = BlockedWriter::start(fx.p("d/was_file"));
+    assert_kind(
+        cat(&gate, &fx.p("d/was_file"), 100),
+        IoErrorKind::EntryTypeMismatchError,
+        "forgotten",
+    );
+    assert!(!writer.released(), "the path was not forgotten");
+    writer.finish();
 }

@@ -77,6 +77,16 @@ impl Permit {
     }
 }
 
+/// A decision [`Gate::preview`] found allowed and nobody has acted on yet: it is not a
+/// `Permit` and authorizes nothing until [`Gate::confirm`] counts and logs it.
+#[derive(Debug)]
+#[must_use = "a preview authorizes nothing until `Gate::confirm` turns it into a `Permit`"]
+pub struct Previewed<'r> {
+    action: Action,
+    resource: &'r Resource,
+    decided: Decided,
+}
+
 /// Counts of decisions in this run. A denial the script caught is still counted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DecisionCounts {
@@ -546,20 +556,7 @@ impl Gate {
             false,
         );
         let (reason, determining) = match decided.as_ref() {
-            Ok(Outcome::Allow(policies)) => {
-                self.counts.allowed.fetch_add(1, Ordering::Relaxed);
-                if self.audit.is_some() {
-                    self.log(action, resource, true, true, "permit", policies, &[])
-                        .map_err(|e| {
-                            self.denied(action, resource, DenyReason::EvaluationError(vec![e]))
-                        })?;
-                }
-                return Ok(Permit {
-                    action,
-                    resource_id: resource.shared_id(),
-                    audited: false,
-                });
-            }
+            Ok(Outcome::Allow(policies)) => return self.allow(action, resource, policies),
             Ok(Outcome::Deny(forbids)) if forbids.is_empty() => {
                 (DenyReason::NoPermit, forbids.as_slice())
             }
@@ -605,6 +602,72 @@ impl Gate {
             action,
             resource_id: resource.shared_id(),
             audited: true,
+        })
+    }
+
+    /// Decides `action` on `resource` (empty context) the way [`Gate::check`] would, but
+    /// counts, records and logs nothing and makes no `Permit`. `Some` only when the policy
+    /// allows it outright; `None` for a denial, an evaluation error, a request read-only
+    /// learning refuses, and every request in audit mode that the policy denies, so a
+    /// caller that gets `None` simply asks through [`Gate::check`].
+    ///
+    /// For an SDK function that must know a whole operation is allowed before its first
+    /// side effect (`cat` opens the file for reading only then). Each preview that is
+    /// acted on goes through [`Gate::confirm`], in the order `check` would have asked.
+    pub fn preview<'r>(&self, action: Action, resource: &'r Resource) -> Option<Previewed<'r>> {
+        #[cfg(feature = "test-hooks")]
+        if self.skipped_check(action, resource).is_some() {
+            return None;
+        }
+        if self.deny_mutating && action.is_mutating() {
+            return None;
+        }
+        let decided = self.evaluate(
+            action,
+            resource,
+            serde_json::Value::Object(Default::default()),
+            &[],
+        );
+        matches!(decided.as_ref(), Ok(Outcome::Allow(_))).then_some(Previewed {
+            action,
+            resource,
+            decided,
+        })
+    }
+
+    /// Turns an allowed [`Gate::preview`] into its `Permit`, counting, recording and logging
+    /// it exactly as [`Gate::check`] would have (the decision is not evaluated again). Fails
+    /// only when the decision log cannot be written (fail closed, as `check`).
+    pub fn confirm(&self, previewed: Previewed<'_>) -> Result<Permit, Denied> {
+        let Previewed {
+            action,
+            resource,
+            decided,
+        } = previewed;
+        self.record(action, resource, true, false);
+        match decided.as_ref() {
+            Ok(Outcome::Allow(policies)) => self.allow(action, resource, policies),
+            // `preview` only makes a `Previewed` of an allowed decision.
+            _ => Err(self.denied(action, resource, DenyReason::NoPermit)),
+        }
+    }
+
+    /// Counts and logs an allowed request and makes its `Permit`.
+    fn allow(
+        &self,
+        action: Action,
+        resource: &Resource,
+        policies: &[String],
+    ) -> Result<Permit, Denied> {
+        self.counts.allowed.fetch_add(1, Ordering::Relaxed);
+        if self.audit.is_some() {
+            self.log(action, resource, true, true, "permit", policies, &[])
+                .map_err(|e| self.denied(action, resource, DenyReason::EvaluationError(vec![e])))?;
+        }
+        Ok(Permit {
+            action,
+            resource_id: resource.shared_id(),
+            audited: false,
         })
     }
 

@@ -31,7 +31,9 @@ mod statements;
 pub use action::Action;
 pub use denied::{Denied, DenyReason, PolicyRef};
 pub use error::{GateError, PathError, PolicyError, SourceDiagnostic};
-pub use gate::{DecisionCounts, Gate, GateBuilder, Mode, Permit, RecordedRequest, Verdict};
+pub use gate::{
+    DecisionCounts, Gate, GateBuilder, Mode, Permit, Previewed, RecordedRequest, Verdict,
+};
 pub use path::CanonicalPath;
 pub use policies::{Policies, PolicyOrigin, PolicyView};
 pub use principal::effective_user_name;

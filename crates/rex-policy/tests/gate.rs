@@ -325,3 +325,55 @@ fn decision_log_holds_allowed_lines_until_flush_and_writes_every_line_in_order()
     assert_eq!(lines.len(), 107);
     assert_eq!(lines[106]["resource"], r#"file_system::File::"/h4""#);
 }
+
+#[test]
+fn a_preview_counts_and_logs_nothing_until_confirmed_as_check_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let text = r#"permit(principal, action == file_system::Action::"open", resource);"#;
+    let build = |mode: Mode, log: Option<&str>| {
+        let mut b = Gate::builder().principal("alice").mode(mode).record(true);
+        if let Some(l) = log {
+            b = b.audit_log(l);
+        }
+        b.build(Policies::from_text("p", text).unwrap()).unwrap()
+    };
+    let g = build(Mode::Enforce, Some(log.to_str().unwrap()));
+    let a = file("/a");
+    // Denied: no preview, nothing counted or recorded.
+    assert!(g.preview(fs::READ, &a).is_none());
+    // Allowed: a preview, still nothing counted, recorded or logged.
+    let previewed = g.preview(fs::OPEN, &a).unwrap();
+    assert_eq!(g.counts().allowed, 0);
+    assert!(g.recorded().is_empty());
+    g.flush_audit_log().unwrap();
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "");
+    // Confirmed: the same permit, count, record and log line as `check`.
+    let permit = g.confirm(previewed).unwrap();
+    let checked = g.check(fs::OPEN, &a).unwrap();
+    assert_eq!(
+        (permit.action(), permit.resource_id(), permit.audited()),
+        (checked.action(), checked.resource_id(), checked.audited())
+    );
+    assert_eq!(g.counts().allowed, 2);
+    let rec = g.recorded();
+    assert_eq!(rec.len(), 2);
+    assert_eq!(rec[0], rec[1]);
+    g.flush_audit_log().unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("time");
+            v
+        })
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0], lines[1]);
+    // Audit mode: a denied request has no preview (the caller asks `check`, which lets it
+    // through as audited).
+    let audit = build(Mode::Audit, None);
+    assert!(audit.preview(fs::READ, &a).is_none());
+    assert!(audit.check(fs::READ, &a).unwrap().audited());
+}

@@ -1,12 +1,15 @@
 //! `cat`: a whole file as text.
 
-use rex_policy::action::fs::OPEN;
-use rex_policy::{Gate, Resource};
+use rex_policy::action::fs::{OPEN, READ};
+use rex_policy::{CanonicalPath, Gate, Resource};
 use rustix::fd::AsFd;
+use rustix::fs::{Mode, OFlags, ResolveFlags};
 
+use crate::content;
 use crate::entry_type::EntryType;
 use crate::error::FsError;
 use crate::file::read_text_at;
+use crate::known_files;
 use crate::resolve::{self, Direct};
 use crate::sys::{self, FileId};
 
@@ -16,21 +19,83 @@ use super::open_file_at;
 ///
 /// Needs `open` on `Dir(parent)`, `open` and `read` on `File(canonical path)` — or, when
 /// `read` is refused, `redacted_read` (the text then comes back redacted). The object
-/// must be a regular file (`EntryTypeMismatchError` otherwise, found from the `O_PATH` fd,
-/// so a FIFO or device is never opened); the inode reached is the one read. Larger than
-/// `max_bytes` is `FileContentTooLargeError`.
+/// must be a regular file (`EntryTypeMismatchError` otherwise); the inode reached is the
+/// one read. Larger than `max_bytes` is `FileContentTooLargeError`. A FIFO or device is
+/// typed through an `O_PATH` fd and never opened for reading, unless a path this process
+/// already found to be a regular file was replaced by one (and the policy allows opening
+/// it); even then it is opened non-blocking and closed unread.
 ///
-/// A path spelled canonically is opened with one `openat2` that refuses every symlink
-/// (see [`crate::resolve`]); the requests, their order and the errors are those of the
-/// component walk, which handles every other spelling and every case the fast path sends
-/// back (symlinks, missing objects, old kernels).
+/// Three routes, each with the same requests in the same order and the same errors:
+/// - a canonical spelling already known to name a regular file (`known_files`)
+///   whose three requests the policy allows outright is opened for reading at once
+///   (`cat_allowed`: four syscalls);
+/// - else a canonical spelling is opened `O_PATH` with one `openat2` that refuses every
+///   symlink (see [`crate::resolve`]), typed, authorized, then re-opened for reading
+///   through `/proc/self/fd` (seven syscalls);
+/// - the component walk handles every other spelling and every case the first two send
+///   back (symlinks, missing objects, old kernels).
 pub fn cat(gate: &Gate, path: &str, max_bytes: usize) -> Result<String, FsError> {
     resolve::check_input(path)?;
+    if known_files::is_regular(path)
+        && let Some(done) = cat_allowed(gate, path, max_bytes)
+    {
+        return done;
+    }
     if let Some(found) = resolve::direct(path) {
         return cat_direct(gate, found, max_bytes);
     }
     open_file_at(gate, path, false)?.read(gate, max_bytes)
 }
+
+/// `cat` of a canonical spelling that names a known regular file, when the gate already
+/// allows all of it: the three requests (`open` on `Dir(parent)`, `open` and `read` on
+/// `File(path)`) are previewed ([`Gate::preview`]: decided, nothing logged yet), then the
+/// file is opened for reading with one `openat2(O_RDONLY|O_NONBLOCK|O_NOCTTY|O_NOFOLLOW,
+/// RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)` and typed with one `fstat` of that fd.
+///
+/// Nothing is opened before the policy allowed opening exactly this path: the kernel
+/// refuses any symlink and the spelling has no `..`, so the object opened is the one
+/// whose canonical path was asked about. If it is a regular file, the previews are
+/// confirmed (counted and logged in the order the other routes ask them) and it is read.
+/// Everything else returns `None` and goes to the `O_PATH` route, which decides and
+/// reports: a request the policy does not allow outright (including every
+/// `redacted_read` case), an `openat2` error (missing, a symlink on the way, `ENOSYS`),
+/// or an object that is no longer a regular file (closed unread, and forgotten).
+fn cat_allowed(gate: &Gate, path: &str, max_bytes: usize) -> Option<Result<String, FsError>> {
+    let canonical = CanonicalPath::new(path).ok()?;
+    let parent = Resource::parent_dir_of(&canonical)?;
+    let file = Resource::file(&canonical);
+    let open_parent = gate.preview(OPEN, &parent)?;
+    let open_file = gate.preview(OPEN, &file)?;
+    let read_file = gate.preview(READ, &file)?;
+    let fd = rustix::fs::openat2(
+        rustix::fs::CWD,
+        path,
+        READ_FLAGS,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    )
+    .ok()?;
+    let stat = rustix::fs::fstat(&fd).ok()?;
+    if sys::entry_type(&stat) != EntryType::File {
+        known_files::forget(path);
+        return None;
+    }
+    Some((|| {
+        gate.confirm(open_parent)?;
+        gate.confirm(open_file)?;
+        let permit = gate.confirm(read_file)?;
+        content::read_opened_to_string(&fd, &stat, &canonical, max_bytes, &permit)
+    })())
+}
+
+/// Flags of the fast path's open for reading: never follows a final symlink, never blocks
+/// on a FIFO, never makes a terminal the controlling one.
+const READ_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::NOCTTY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
 
 /// `cat` of an object [`resolve::direct`] reached: the same requests in the same order as
 /// `open_file_at` + `FileHandle::read` (`open` on the parent directory, the type, `open`
@@ -50,6 +115,7 @@ fn cat_direct(gate: &Gate, found: Direct, max_bytes: usize) -> Result<String, Fs
     if t != EntryType::File {
         return Err(FsError::mismatch(path.as_str(), EntryType::File, t));
     }
+    known_files::remember(path.as_str());
     let file = Resource::file(&path);
     gate.check(OPEN, &file)?;
     let id = FileId::of(&stat);
