@@ -1,6 +1,7 @@
 //! The script log: what `info`, `warn`, `print`, ... and the SDK write, as the output's `logs`.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::output::{LogAttributes, LogEntry};
 
@@ -50,11 +51,26 @@ impl Level {
 }
 
 /// A bounded ring of log entries.
+///
+/// Entries are held compactly (the time as a `jiff::Timestamp`, the message shared) and
+/// turned into the output's all-string [`LogEntry`] only by [`ScriptLog::take`]: a script
+/// that logs in a loop (a caught denial logs one warning per call) formats nothing that
+/// the ring drops again, and a repeated message is one allocation.
 #[derive(Debug)]
 pub struct ScriptLog {
     threshold: Level,
-    entries: VecDeque<LogEntry>,
+    entries: VecDeque<Held>,
     overflowed: bool,
+}
+
+/// One entry as held until the output is made.
+#[derive(Debug)]
+struct Held {
+    time: jiff::Timestamp,
+    level: Level,
+    message: Arc<str>,
+    line: u32,
+    api: Option<&'static str>,
 }
 
 impl ScriptLog {
@@ -68,7 +84,21 @@ impl ScriptLog {
     }
 
     /// Adds one entry (if at or above the threshold).
-    pub fn push(&mut self, level: Level, message: &str, line: u32, api: Option<&str>) {
+    pub fn push(&mut self, level: Level, message: &str, line: u32, api: Option<&'static str>) {
+        if level >= self.threshold {
+            self.push_shared(level, shared_message(message), line, api);
+        }
+    }
+
+    /// Adds one entry whose message was made by [`shared_message`] (if at or above the
+    /// threshold): the message is shared, not copied.
+    pub fn push_shared(
+        &mut self,
+        level: Level,
+        message: Arc<str>,
+        line: u32,
+        api: Option<&'static str>,
+    ) {
         if level < self.threshold {
             return;
         }
@@ -76,14 +106,12 @@ impl ScriptLog {
             self.entries.pop_front();
             self.overflowed = true;
         }
-        self.entries.push_back(LogEntry {
-            attributes: LogAttributes {
-                timestamp: jiff::Timestamp::now().to_string(),
-                level: level.name().to_owned(),
-                message: truncate(message),
-                line_number: line.to_string(),
-                rhai_api_name: api.map(str::to_owned),
-            },
+        self.entries.push_back(Held {
+            time: jiff::Timestamp::now(),
+            level,
+            message,
+            line,
+            api,
         });
     }
 
@@ -101,15 +129,30 @@ impl ScriptLog {
                 },
             });
         }
-        out.extend(self.entries.drain(..));
+        out.extend(self.entries.drain(..).map(|h| LogEntry {
+            attributes: LogAttributes {
+                timestamp: h.time.to_string(),
+                level: h.level.name().to_owned(),
+                message: h.message.as_ref().to_owned(),
+                line_number: h.line.to_string(),
+                rhai_api_name: h.api.map(str::to_owned),
+            },
+        }));
         out
     }
 }
 
-fn truncate(message: &str) -> String {
+/// A log message as the log keeps it: cut to [`MAX_MESSAGE`] bytes, shareable between
+/// entries.
+pub fn shared_message(message: &str) -> Arc<str> {
     if message.len() <= MAX_MESSAGE {
-        return message.to_owned();
+        return Arc::from(message);
     }
+    Arc::from(truncate(message))
+}
+
+/// `message` (longer than [`MAX_MESSAGE`]) cut on a character boundary, marked as cut.
+fn truncate(message: &str) -> String {
     let mut cut = MAX_MESSAGE;
     while !message.is_char_boundary(cut) {
         cut -= 1;

@@ -1,50 +1,53 @@
 //! SDK errors as the catchable map `#{kind, message, source}` every SDK throws.
 
 use rex_policy::Denied;
-use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext, Position};
+use rhai::{Dynamic, EvalAltResult, ImmutableString, Map, NativeCallContext, Position};
 
 use crate::log::Level;
 use crate::output::ErrorType;
 use crate::state::{DenialText, RunState};
 
 /// Converts a failed SDK call into the thrown map. `source` is the SDK's error-kind module
-/// (`IoErrorKind`, `ProcessErrorKind`, ...), `kind` the variant name. When the failure is
-/// a policy denial (`denied` is `Some`), it is logged at WARN with the API name, its full
-/// explanation is kept for `rex run`'s stderr, and it is classified ACCESS_DENIED; every
-/// other failure is a SCRIPT_EXCEPTION.
+/// (`IoErrorKind`, `ProcessErrorKind`, ...), `kind` the variant name, `message` makes the
+/// error's text. When the failure is a policy denial (`denied` is `Some`), it is logged at
+/// WARN with the API name, its full explanation is kept for `rex run`'s stderr, and it is
+/// classified ACCESS_DENIED; every other failure is a SCRIPT_EXCEPTION.
+///
+/// A denial the run already threw (the same `source`, `kind` and `Denied`) reuses the
+/// message, log line and explanation made the first time: `message` is called once per
+/// distinct denial. Every SDK error enum wraps its `Denied` transparently, so its text is
+/// a function of those three.
 pub(crate) fn sdk_failure(
     state: &RunState,
     ctx: &NativeCallContext,
-    api: &str,
+    api: &'static str,
     source: &str,
     kind: &str,
-    message: String,
+    message: impl FnOnce() -> String,
     denied: Option<&Denied>,
 ) -> Box<EvalAltResult> {
-    let class = match denied {
-        Some(denied) => {
-            // The explanation follows from the message (both are made from the same
-            // denial), so a repeated denial does not build it again.
-            let mut denials = state.denials.borrow_mut();
-            let line = match denials.get(&message) {
-                Some(known) => known.log_line.clone(),
-                None => {
-                    let log_line = format!("denied: {denied}");
-                    let text = DenialText {
-                        explanation: denied.explain(),
-                        log_line: log_line.clone(),
-                    };
-                    denials.insert(message.clone(), text);
-                    log_line
-                }
-            };
-            drop(denials);
-            state.log_at(ctx, Level::Warn, &line, Some(api));
-            ErrorType::AccessDeniedException
-        }
-        None => ErrorType::ScriptException,
+    let Some(denied) = denied else {
+        return throw(state, source, kind, message(), ErrorType::ScriptException);
     };
-    throw(state, source, kind, message, class)
+    let (message, log_line) = state.thrown_denial(source, kind, denied, || {
+        let message = message();
+        let log_line = format!("denied: {denied}");
+        state.denials.borrow_mut().insert(
+            message.clone(),
+            DenialText {
+                explanation: denied.explain(),
+            },
+        );
+        (message, log_line)
+    });
+    state.log_shared_at(ctx, Level::Warn, log_line, Some(api));
+    throw(
+        state,
+        source,
+        kind,
+        message,
+        ErrorType::AccessDeniedException,
+    )
 }
 
 /// Builds the map for an SDK error, remembers its class by message, and returns the
@@ -53,14 +56,15 @@ pub(crate) fn throw(
     state: &RunState,
     source: &str,
     kind: &str,
-    message: String,
+    message: impl Into<ImmutableString>,
     class: ErrorType,
 ) -> Box<EvalAltResult> {
+    let message = message.into();
     let mut errors = state.sdk_errors.borrow_mut();
-    match errors.get_mut(&message) {
+    match errors.get_mut(message.as_str()) {
         Some(known) => *known = class,
         None => {
-            errors.insert(message.clone(), class);
+            errors.insert(message.to_string(), class);
         }
     }
     drop(errors);

@@ -595,3 +595,61 @@ fn every_name_of_the_original_is_registered() {
          IoErrorKind::InvalidPath, IoErrorKind::PermissionDenied, IoErrorKind::Other]",
     );
 }
+
+/// A denial caught in a loop is the same error every time (message, kind, source), logs
+/// one warning per call, and does not stand in for a different denial; uncaught after the
+/// loop, it is still an ACCESS_DENIED with its explanation.
+#[test]
+fn repeated_denials_are_the_same_error_every_time() {
+    let fx = Fx::new();
+    let o = fx.run(
+        r#"
+        let seen = [];
+        for i in 0..5 {
+            try { cat("$R/data/secret.txt"); } catch (e) { seen.push(e); }
+            try { cat("$R/locked/inside.txt"); } catch (e) { seen.push(e); }
+        }
+        let first = seen[0];
+        let other = seen[1];
+        for i in 0..5 {
+            if seen[2 * i] != first || seen[2 * i + 1] != other { throw "changed"; }
+        }
+        if first.message == other.message { throw "two denials share a text"; }
+        cat("$R/data/secret.txt")
+        "#,
+    );
+    let e = o.document.error.as_ref().unwrap();
+    assert_eq!(
+        e.error_type,
+        ErrorType::AccessDeniedException,
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("secret.txt"), "{}", e.message);
+    let explanation = o.denial_explanation.as_deref().unwrap();
+    assert!(explanation.contains("secret.txt"), "{explanation}");
+    let warnings: Vec<&str> = o
+        .document
+        .logs
+        .iter()
+        .flatten()
+        .filter(|l| l.attributes.level == "WARN")
+        .map(|l| l.attributes.message.as_str())
+        .collect();
+    assert_eq!(warnings.len(), 11, "{warnings:?}");
+    assert!(warnings[0].starts_with("denied: ") && warnings[0].contains("secret.txt"));
+    assert!(warnings[1].contains("/locked"), "{}", warnings[1]);
+    assert_eq!(warnings[0], warnings[2]);
+    assert_eq!(warnings[0], warnings[10]);
+    let api: Vec<_> = o
+        .document
+        .logs
+        .iter()
+        .flatten()
+        .filter_map(|l| l.attributes.rhai_api_name.as_deref())
+        .collect();
+    assert!(
+        api.len() == 11 && api.iter().all(|a| *a == "cat"),
+        "{api:?}"
+    );
+}

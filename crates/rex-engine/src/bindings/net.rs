@@ -126,7 +126,7 @@ fn int<T: TryInto<INT>>(v: T) -> INT {
 fn net_error(
     state: &RunState,
     ctx: &NativeCallContext,
-    api: &str,
+    api: &'static str,
     e: NetError,
 ) -> Box<EvalAltResult> {
     sdk_failure(
@@ -135,7 +135,7 @@ fn net_error(
         api,
         NET,
         e.kind().name(),
-        e.to_string(),
+        || e.to_string(),
         e.denied(),
     )
 }
@@ -144,7 +144,7 @@ fn net_error(
 fn sys_error(
     state: &RunState,
     ctx: &NativeCallContext,
-    api: &str,
+    api: &'static str,
     e: NetError,
 ) -> Box<EvalAltResult> {
     sdk_failure(
@@ -153,7 +153,7 @@ fn sys_error(
         api,
         SYS,
         e.sysinfo_kind(),
-        e.to_string(),
+        || e.to_string(),
         e.denied(),
     )
 }

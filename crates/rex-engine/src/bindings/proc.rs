@@ -276,7 +276,7 @@ builder!(MonitorOptionsBuilder, MonitorProcessesCpuOptions);
 fn proc_error(
     state: &RunState,
     ctx: &NativeCallContext,
-    api: &str,
+    api: &'static str,
     e: ProcessError,
 ) -> Box<EvalAltResult> {
     sdk_failure(
@@ -285,7 +285,7 @@ fn proc_error(
         api,
         "ProcessErrorKind",
         e.kind().name(),
-        e.to_string(),
+        || e.to_string(),
         e.denied(),
     )
 }
@@ -611,7 +611,7 @@ fn register_processes(engine: &mut Engine, state: &Rc<RunState>) {
     let list = {
         let s = Rc::clone(state);
         move |ctx: &NativeCallContext,
-              api: &str,
+              api: &'static str,
               pm: &ProcessManager,
               o: ProcessOptions|
               -> Res<Array> {

@@ -274,7 +274,7 @@ pub struct UnmountOptionsBuilder(Option<String>);
 fn sys_error(
     state: &RunState,
     ctx: &NativeCallContext,
-    api: &str,
+    api: &'static str,
     e: SysError,
 ) -> Box<EvalAltResult> {
     sdk_failure(
@@ -283,7 +283,7 @@ fn sys_error(
         api,
         "SysteminfoErrorKind",
         e.kind().name(),
-        e.to_string(),
+        || e.to_string(),
         e.denied(),
     )
 }
@@ -291,7 +291,7 @@ fn sys_error(
 fn disk_error(
     state: &RunState,
     ctx: &NativeCallContext,
-    api: &str,
+    api: &'static str,
     e: SysError,
 ) -> Box<EvalAltResult> {
     sdk_failure(
@@ -300,7 +300,7 @@ fn disk_error(
         api,
         "DiskinfoErrorKind",
         e.disk_kind().name(),
-        e.to_string(),
+        || e.to_string(),
         e.denied(),
     )
 }
@@ -575,7 +575,7 @@ fn register_sysctl(engine: &mut Engine, state: &Rc<RunState>) {
     let read = {
         let s = Rc::clone(state);
         let mgr = mgr.clone();
-        move |ctx: &NativeCallContext, api: &str, key: &str| -> Res<String> {
+        move |ctx: &NativeCallContext, api: &'static str, key: &str| -> Res<String> {
             s.enter(ctx);
             mgr.read(&s.gate, key)
                 .map_err(|e| sys_error(&s, ctx, api, e))
@@ -593,7 +593,7 @@ fn register_sysctl(engine: &mut Engine, state: &Rc<RunState>) {
     let write = {
         let s = Rc::clone(state);
         let mgr = mgr.clone();
-        move |ctx: &NativeCallContext, api: &str, key: &str, value: &str| -> Res<()> {
+        move |ctx: &NativeCallContext, api: &'static str, key: &str, value: &str| -> Res<()> {
             s.enter(ctx);
             mgr.write(&s.gate, key, value)
                 .map_err(|e| sys_error(&s, ctx, api, e))
@@ -616,7 +616,7 @@ fn register_sysctl(engine: &mut Engine, state: &Rc<RunState>) {
     let find = {
         let s = Rc::clone(state);
         let mgr = mgr.clone();
-        move |ctx: &NativeCallContext, api: &str, pattern: &str| -> Res<Vec<SysctlEntry>> {
+        move |ctx: &NativeCallContext, api: &'static str, pattern: &str| -> Res<Vec<SysctlEntry>> {
             s.enter(ctx);
             let (entries, skipped) = mgr
                 .find(&s.gate, pattern)
@@ -778,7 +778,7 @@ fn register_disk(engine: &mut Engine, state: &Rc<RunState>) {
                     &s,
                     "DiskinfoErrorKind",
                     "InvalidPath",
-                    "invalid arguments: field not initialized: `path`".into(),
+                    "invalid arguments: field not initialized: `path`",
                     ErrorType::ScriptException,
                 )),
             }

@@ -147,7 +147,7 @@ pub(super) fn flags<T: Clone + 'static>(
 pub(super) fn fs_error(
     state: &RunState,
     ctx: &NativeCallContext,
-    api: &str,
+    api: &'static str,
     e: FsError,
 ) -> Box<EvalAltResult> {
     sdk_failure(
@@ -156,7 +156,7 @@ pub(super) fn fs_error(
         api,
         "IoErrorKind",
         e.kind().name(),
-        e.to_string(),
+        || e.to_string(),
         e.denied(),
     )
 }
@@ -521,7 +521,7 @@ fn register_helpers(engine: &mut Engine, state: &Rc<RunState>) {
                     &s,
                     "IoErrorKind",
                     "UnsupportedOperationError",
-                    "ls: `ls::recursive` is not supported; walk with list_entries()".into(),
+                    "ls: `ls::recursive` is not supported; walk with list_entries()",
                     ErrorType::ScriptException,
                 ));
             }
