@@ -18,8 +18,9 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -120,14 +121,23 @@ pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis
 /// Lines are written whole, several at a time with one `write`, so concurrent runs sharing
 /// a log do not interleave within a line. A denial (and the run record) is written at
 /// once, together with every line before it; lines of allowed decisions are held for at
-/// most [`FLUSH_INTERVAL`] (a background thread writes them) or 32 KiB, and whatever is held
-/// is written when the log is dropped or [`AuditLog::flush`]ed. A failed write is returned
+/// most about [`FLUSH_INTERVAL`] (a background thread writes them) or 32 KiB, and whatever
+/// is held is written when the log is dropped or [`AuditLog::flush`]ed. The gate's allowed
+/// decisions are not even formatted on the deciding thread: they are queued (time,
+/// action, resource, policies and script position, by reference count) and the background
+/// thread, or the next line written at once, formats them in order; at 8,192 queued the
+/// deciding thread formats and writes them itself. A failed write is returned
 /// by the call that made it and by every later call, so the caller fails closed from then
 /// on; a failure of the background write is returned by the next call.
 #[derive(Debug)]
 pub struct AuditLog {
     path: String,
     pending: Arc<Mutex<Pending>>,
+    /// Allowed decisions of the gate, queued by [`AuditLog::write_allowed`] and formatted
+    /// by the background writer (or by the next line written at once).
+    queue: Arc<Mutex<Queue>>,
+    /// Set once a write failed (the error itself is in `Pending`).
+    failed: Arc<AtomicBool>,
     /// Whether the background writer started. It starts with the first held line, not at
     /// open: the kernel sandbox (rex-sandbox), applied between opening the log and the
     /// script's first request, needs a single-threaded process, and a thread started after
@@ -152,6 +162,8 @@ struct Pending {
     principal: (String, Vec<u8>),
     /// The end of the last decision line.
     tail: Tail,
+    /// An empty queue vector with capacity, swapped in when the queue is drained.
+    spare: Vec<Queued>,
 }
 
 impl Pending {
@@ -166,6 +178,7 @@ impl Pending {
             scratch: String::new(),
             principal: (String::new(), b"\"\"".to_vec()),
             tail: Tail::default(),
+            spare: Vec::new(),
         }
     }
 
@@ -209,6 +222,54 @@ impl Pending {
         }
     }
 
+    /// Formats every decision queued so far into the buffer, in order, before anything
+    /// else is appended (the caller holds this `Pending`, so nothing can be written
+    /// between them). Writes out each time 32 KiB are held.
+    fn drain(&mut self, queue: &Mutex<Queue>) -> std::io::Result<()> {
+        let Ok(mut q) = queue.lock() else {
+            return Err(std::io::Error::other("audit log queue lock poisoned"));
+        };
+        if q.items.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::replace(&mut q.items, std::mem::take(&mut self.spare));
+        let Some(ctx) = q.context.as_ref().map(|c| QueueContext {
+            principal: c.principal.clone(),
+            script: c.script.clone(),
+            job: c.job.clone(),
+        }) else {
+            return Ok(());
+        };
+        drop(q);
+        let mut result = Ok(());
+        let mut items = items;
+        for item in items.drain(..) {
+            if result.is_err() {
+                continue;
+            }
+            let line = DecisionLine {
+                time: item.time,
+                principal: &ctx.principal,
+                action: item.action,
+                resource: &item.resource,
+                allow: true,
+                enforced: true,
+                reason: "permit",
+                policies: &item.policies,
+                errors: &[],
+                script: (item.at.0 > 0).then_some(Position {
+                    file: ctx.script.as_deref(),
+                    line: item.at.0,
+                    column: item.at.1,
+                }),
+                job: ctx.job.as_deref(),
+            };
+            result = self.push_decision(&line, false);
+        }
+        self.spare = items;
+        result
+    }
+
     /// Appends one decision line, formatted straight into the buffer: the same bytes
     /// `serde_json` writes for the equivalent [`DecisionRecord`] (a unit test holds the
     /// two equal), without the `String`s of the record (time, action and resource uids,
@@ -219,7 +280,7 @@ impl Pending {
         }
         let b = &mut self.buf;
         b.extend_from_slice(b"{\"v\":1,\"time\":\"");
-        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        match d.time.duration_since(std::time::UNIX_EPOCH) {
             Ok(since) => push_time(
                 b,
                 &mut self.clock,
@@ -333,6 +394,7 @@ fn set(slot: &mut Option<String>, value: Option<&str>) {
 /// [`DecisionRecord`], borrowed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DecisionLine<'a> {
+    pub(crate) time: SystemTime,
     pub(crate) principal: &'a str,
     pub(crate) action: Action,
     pub(crate) resource: &'a Resource,
@@ -352,6 +414,57 @@ pub(crate) struct Position<'a> {
     pub(crate) line: u32,
     pub(crate) column: u32,
 }
+
+/// An allowed, enforced decision as the gate hands it to [`AuditLog::write_allowed`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AllowedLine<'a> {
+    pub(crate) principal: &'a str,
+    pub(crate) action: Action,
+    pub(crate) resource: &'a Resource,
+    pub(crate) policies: &'a Arc<[String]>,
+    /// Script line and column; line 0 when unknown.
+    pub(crate) at: (u32, u32),
+    pub(crate) script: Option<&'a str>,
+    pub(crate) job: Option<&'a str>,
+}
+
+/// An allowed decision waiting for the background writer: what its line is made from,
+/// held by reference counts and copies. Formatted when the queue is drained.
+#[derive(Debug)]
+struct Queued {
+    time: SystemTime,
+    action: Action,
+    resource: Resource,
+    policies: Arc<[String]>,
+    at: (u32, u32),
+}
+
+/// Who the queued decisions are about: the same for every line of one gate.
+#[derive(Debug, PartialEq, Eq)]
+struct QueueContext {
+    principal: String,
+    script: Option<String>,
+    job: Option<String>,
+}
+
+impl QueueContext {
+    fn matches(&self, line: &AllowedLine<'_>) -> bool {
+        self.principal == line.principal
+            && self.script.as_deref() == line.script
+            && self.job.as_deref() == line.job
+    }
+}
+
+/// Allowed decisions not formatted yet, oldest first.
+#[derive(Debug, Default)]
+struct Queue {
+    items: Vec<Queued>,
+    context: Option<QueueContext>,
+}
+
+/// Most allowed decisions queued before the thread that queues the next one formats and
+/// writes them itself (so a script outrunning the writer does not grow the queue).
+const MAX_QUEUED: usize = 8192;
 
 /// The time `second`.`nanos` after the Unix epoch as jiff's `Display` of a `Timestamp`
 /// writes it (RFC 3339 UTC, the fraction without trailing zeros, none when whole; the
@@ -544,6 +657,8 @@ impl AuditLog {
         Ok(Self {
             path: path.to_owned(),
             pending,
+            queue: Arc::new(Mutex::new(Queue::default())),
+            failed: Arc::new(AtomicBool::new(false)),
             flusher: std::sync::OnceLock::new(),
         })
     }
@@ -553,10 +668,80 @@ impl AuditLog {
         &self.path
     }
 
+    /// The log's buffer and file, with every queued decision formatted into it first, so
+    /// whatever the caller appends comes after them.
     fn lock(&self) -> std::io::Result<std::sync::MutexGuard<'_, Pending>> {
-        self.pending
+        let mut pending = self
+            .pending
             .lock()
-            .map_err(|_| std::io::Error::other("audit log lock poisoned"))
+            .map_err(|_| std::io::Error::other("audit log lock poisoned"))?;
+        let drained = pending.drain(&self.queue);
+        if pending.failed.is_some() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        drained?;
+        Ok(pending)
+    }
+
+    /// Appends an allowed decision of the gate. While the background writer runs, the
+    /// decision is only queued (a few reference counts; the line is formatted and written
+    /// by that thread within [`FLUSH_INTERVAL`], or before the next line written at once,
+    /// so lines stay in order); a failed write is returned by the first call after it.
+    pub(crate) fn write_allowed(&self, line: &AllowedLine<'_>) -> std::io::Result<()> {
+        let direct = |log: &Self| {
+            log.write_decision(&DecisionLine {
+                time: SystemTime::now(),
+                principal: line.principal,
+                action: line.action,
+                resource: line.resource,
+                allow: true,
+                enforced: true,
+                reason: "permit",
+                policies: line.policies,
+                errors: &[],
+                script: (line.at.0 > 0).then_some(Position {
+                    file: line.script,
+                    line: line.at.0,
+                    column: line.at.1,
+                }),
+                job: line.job,
+            })
+        };
+        if self.failed.load(Ordering::Relaxed) || !self.flusher_running() {
+            return direct(self);
+        }
+        let mut q = self
+            .queue
+            .lock()
+            .map_err(|_| std::io::Error::other("audit log queue lock poisoned"))?;
+        match &q.context {
+            Some(ctx) if ctx.matches(line) => {}
+            _ if q.items.is_empty() => {
+                q.context = Some(QueueContext {
+                    principal: line.principal.to_owned(),
+                    script: line.script.map(str::to_owned),
+                    job: line.job.map(str::to_owned),
+                });
+            }
+            // Another gate shares this log: its lines are written at once, after the queue.
+            _ => {
+                drop(q);
+                return direct(self);
+            }
+        }
+        q.items.push(Queued {
+            time: SystemTime::now(),
+            action: line.action,
+            resource: line.resource.clone(),
+            policies: Arc::clone(line.policies),
+            at: line.at,
+        });
+        let full = q.items.len() >= MAX_QUEUED;
+        drop(q);
+        if full {
+            drop(self.lock()?);
+        }
+        Ok(())
     }
 
     /// Appends one record: a denial at once, an allowed decision within [`FLUSH_INTERVAL`].
@@ -577,10 +762,12 @@ impl AuditLog {
     /// written at once).
     fn flusher_running(&self) -> bool {
         *self.flusher.get_or_init(|| {
-            let weak = Arc::downgrade(&self.pending);
+            let pending = Arc::downgrade(&self.pending);
+            let queue = Arc::downgrade(&self.queue);
+            let failed = Arc::downgrade(&self.failed);
             std::thread::Builder::new()
                 .name("rex-audit-flush".to_owned())
-                .spawn(move || flush_held_lines(&weak))
+                .spawn(move || flush_held_lines(&pending, &queue, &failed))
                 .is_ok()
         })
     }
@@ -599,25 +786,34 @@ impl AuditLog {
 
 impl Drop for AuditLog {
     fn drop(&mut self) {
-        if let Ok(mut pending) = self.pending.lock() {
+        if let Ok(mut pending) = self.lock() {
             let _ = pending.flush();
         }
     }
 }
 
-/// The background writer: every [`FLUSH_INTERVAL`], writes the lines held longer than
-/// that; ends when the log is dropped.
-fn flush_held_lines(pending: &Weak<Mutex<Pending>>) {
+/// The background writer: every [`FLUSH_INTERVAL`], formats the queued decisions and
+/// writes them with the lines held longer than that; ends when the log is dropped.
+fn flush_held_lines(
+    pending: &Weak<Mutex<Pending>>,
+    queue: &Weak<Mutex<Queue>>,
+    failed: &Weak<AtomicBool>,
+) {
     loop {
         std::thread::sleep(FLUSH_INTERVAL);
-        let Some(pending) = pending.upgrade() else {
+        let (Some(pending), Some(queue), Some(failed)) =
+            (pending.upgrade(), queue.upgrade(), failed.upgrade())
+        else {
             return;
         };
         let Ok(mut p) = pending.lock() else {
             return;
         };
-        if p.since.is_some_and(|t| t.elapsed() >= FLUSH_INTERVAL) {
+        if p.drain(&queue).is_ok() && p.since.is_some() {
             let _ = p.flush();
+        }
+        if p.failed.is_some() {
+            failed.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -715,6 +911,7 @@ mod tests {
                     ),
                 ] {
                     let d = DecisionLine {
+                        time: SystemTime::now(),
                         principal: s,
                         action: fs::READ,
                         resource,

@@ -657,12 +657,24 @@ impl Gate {
         &self,
         action: Action,
         resource: &Resource,
-        policies: &[String],
+        policies: &Arc<[String]>,
     ) -> Result<Permit, Denied> {
         self.counts.allowed.fetch_add(1, Ordering::Relaxed);
-        if self.audit.is_some() {
-            self.log(action, resource, true, true, "permit", policies, &[])
-                .map_err(|e| self.denied(action, resource, DenyReason::EvaluationError(vec![e])))?;
+        if let Some(log) = &self.audit {
+            let packed = self.position.load(Ordering::Relaxed);
+            let line = crate::audit::AllowedLine {
+                principal: &self.principal_name,
+                action,
+                resource,
+                policies,
+                at: ((packed >> 32) as u32, (packed & 0xffff_ffff) as u32),
+                script: self.script.as_deref(),
+                job: self.job.as_deref(),
+            };
+            log.write_allowed(&line).map_err(|e| {
+                let e = format!("cannot write audit log `{}`: {e}", log.path());
+                self.denied(action, resource, DenyReason::EvaluationError(vec![e]))
+            })?;
         }
         Ok(Permit {
             action,
@@ -789,7 +801,7 @@ impl Gate {
             .map(ToString::to_string)
             .collect();
         match response.decision() {
-            Decision::Allow => Ok(Outcome::Allow(determining)),
+            Decision::Allow => Ok(Outcome::Allow(determining.into())),
             Decision::Deny if !errors.is_empty() && determining.is_empty() => Err(errors),
             Decision::Deny => Ok(Outcome::Deny(determining)),
         }
@@ -897,6 +909,7 @@ impl Gate {
             column,
         });
         let decision = DecisionLine {
+            time: std::time::SystemTime::now(),
             principal: &self.principal_name,
             action,
             resource,
@@ -915,7 +928,7 @@ impl Gate {
 
 #[derive(Debug, Clone)]
 enum Outcome {
-    Allow(Vec<String>),
+    Allow(Arc<[String]>),
     Deny(Vec<String>),
 }
 

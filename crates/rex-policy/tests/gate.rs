@@ -377,3 +377,75 @@ fn a_preview_counts_and_logs_nothing_until_confirmed_as_check_would() {
     assert!(audit.preview(fs::READ, &a).is_none());
     assert!(audit.check(fs::READ, &a).unwrap().audited());
 }
+
+/// Allowed decisions are queued for the background writer; a writer thread swapping in
+/// denials and a second gate on the same log must still see every line, in the order each
+/// gate decided, with the time and script position of the moment it decided. The queue
+/// bound (8,192) is passed several times, and lines reach the file without any flush.
+#[test]
+fn queued_allowed_lines_keep_their_order_time_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let policy = r#"permit(principal, action == file_system::Action::"open", resource);"#;
+    let build = |who: &str| {
+        Gate::builder()
+            .principal(who)
+            .script("s.rhai")
+            .audit_log(log.to_str().unwrap())
+            .build(Policies::from_text("p", policy).unwrap())
+            .unwrap()
+    };
+    let g = build("alice");
+    let other = build("bob");
+    let before = jiff::Timestamp::now();
+    let n = 30_000;
+    for i in 0..n {
+        g.set_position(i + 1, 3);
+        let f = file(&format!("/f{}", i % 100));
+        assert!(g.check(fs::OPEN, &f).is_ok());
+        if i % 997 == 0 {
+            assert!(g.check(fs::READ, &f).is_err());
+            assert!(other.check(fs::OPEN, &file("/other")).is_ok());
+        }
+    }
+    let after = jiff::Timestamp::now();
+    // No flush: the background writer writes within a few intervals.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let lines = loop {
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let denials = (n as usize).div_ceil(997);
+        if lines.len() >= n as usize + 2 * denials || std::time::Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let alice: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["principal"] == "alice").collect();
+    let mut next = 0;
+    for l in &alice {
+        let want = format!(r#"file_system::File::"/f{}""#, next % 100);
+        assert_eq!(l["resource"], want.as_str(), "{l}");
+        assert_eq!(l["script"]["line"], next + 1);
+        assert_eq!(l["script"]["file"], "s.rhai");
+        let t: jiff::Timestamp = l["time"].as_str().unwrap().parse().unwrap();
+        assert!(before <= t && t <= after, "{t}");
+        if l["decision"] == "allow" {
+            assert_eq!(l["policies"][0], "policy0");
+            if next % 997 != 0 {
+                next += 1;
+            }
+        } else {
+            assert_eq!(l["action"], r#"file_system::Action::"read""#);
+            next += 1;
+        }
+    }
+    assert_eq!(next, n);
+    assert_eq!(
+        lines.iter().filter(|l| l["principal"] == "bob").count(),
+        (n as usize).div_ceil(997)
+    );
+}
