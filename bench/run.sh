@@ -58,12 +58,14 @@ SIZES=$SIZES NATIVE=$NATIVE_BIN bash "$SHARED/run.sh" "$RUNNER" "$REPS" | tee "$
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-# time_case NAME CMD... : as the shared run.sh (median wall, user, sys, peak RSS)
+# time_case NAME CMD... : as the shared run.sh (median wall, user, sys, peak RSS); with
+# FRESH=path, that file is removed before each run, outside the timing
 time_case() {
     local name=$1; shift
     local tf; tf=$(mktemp)
     local walls=() users=() syss=() rsss=()
     for ((r = 0; r < REPS; r++)); do
+        [ -n "${FRESH:-}" ] && rm -f "$FRESH"
         local t0=$EPOCHREALTIME
         "$TIME" -f '%U %S %M' -o "$tf" "$@" > /dev/null 2>&1 || true
         local t1=$EPOCHREALTIME
@@ -107,11 +109,13 @@ runner() {  # runner SCRIPT POLICY ARGS [extra flags]
             checked "x-sweep-read10k-$k-$form" '"output":"160000"' $(runner "$S/read-loop.rhai" "$pol" "$A/read-10000.json")
         done
     done
-    # The decision log on and off, same binary and flags.
+    # The decision log on and off, same binary and flags. Each run starts a new log (as
+    # one run per job would): appending every rep to one file (about 1 GB at REPS=11)
+    # measured the page cache's writeback of earlier runs as well.
     log=$(mktemp -d)/decisions.jsonl
     for n in 10000 100000; do
         checked "x-read-$n-nolog" "\"output\":\"$((n * 16))\"" $(runner "$S/read-loop.rhai" "$P/read-scoped.cedar" "$A/read-$n.json")
-        checked "x-read-$n-log" "\"output\":\"$((n * 16))\"" $(runner "$S/read-loop.rhai" "$P/read-scoped.cedar" "$A/read-$n.json" --audit-log "$log")
+        FRESH=$log checked "x-read-$n-log" "\"output\":\"$((n * 16))\"" $(runner "$S/read-loop.rhai" "$P/read-scoped.cedar" "$A/read-$n.json" --audit-log "$log")
         rm -f "$log"
     done
     # The compute loop on a bare rhai::Engine::new(), and with an empty on_progress.

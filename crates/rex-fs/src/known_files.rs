@@ -16,7 +16,10 @@ use std::sync::{Mutex, PoisonError};
 /// `O_PATH` round trip, never a different answer).
 const MAX_KNOWN: usize = 4096;
 
-static KNOWN: Mutex<Option<HashSet<Box<str>>>> = Mutex::new(None);
+/// Seeded `foldhash` (a `cat` loop looks a path up per call; SipHash was 1% of it).
+type Set = HashSet<Box<str>, foldhash::fast::RandomState>;
+
+static KNOWN: Mutex<Option<Set>> = Mutex::new(None);
 
 /// Whether `path` was last seen as a regular file.
 pub(crate) fn is_regular(path: &str) -> bool {
@@ -27,7 +30,7 @@ pub(crate) fn is_regular(path: &str) -> bool {
 /// Remembers that `path` names a regular file (its `O_PATH` fd's `fstat` said so).
 pub(crate) fn remember(path: &str) {
     let mut known = KNOWN.lock().unwrap_or_else(PoisonError::into_inner);
-    let set = known.get_or_insert_with(HashSet::new);
+    let set = known.get_or_insert_with(Set::default);
     if set.contains(path) {
         return;
     }
@@ -60,7 +63,7 @@ mod tests {
         for i in 0..=MAX_KNOWN {
             remember(&format!("/known_files/test/many/{i}"));
         }
-        let len = KNOWN.lock().unwrap().as_ref().map_or(0, HashSet::len);
+        let len = KNOWN.lock().unwrap().as_ref().map_or(0, Set::len);
         assert!((1..=MAX_KNOWN).contains(&len), "{len}");
     }
 }

@@ -18,6 +18,13 @@
 //!    create with `O_CREAT|O_EXCL|O_NOFOLLOW` relative to the parent fd, and remove a name
 //!    only after checking it still refers to the inode authorized.
 //!
+//! One shortcut, for [`cat`] in a loop: a canonical path this process already typed as a
+//! regular file in step 2, whose requests the gate allows outright
+//! ([`rex_policy::Gate::preview`]), is opened for reading at once with `openat2` refusing
+//! every symlink, typed with `fstat` of that fd, and read only if it is still a regular
+//! file (the permits are confirmed first). Authorization still comes before the open;
+//! what it skips is the `O_PATH` round trip. Anything else takes the steps above.
+//!
 //! Every fd is `O_CLOEXEC`; reads have byte budgets and walks entry budgets. Linux only.
 //!
 //! The surface (the original REX safe-io §4.1/§4.2, with the fixes of the spec README):
