@@ -125,8 +125,8 @@ pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis
 /// is held is written when the log is dropped or [`AuditLog::flush`]ed. The gate's allowed
 /// decisions are not even formatted on the deciding thread: they are queued (time,
 /// action, resource, policies and script position, by reference count) and the background
-/// thread, or the next line written at once, formats them in order; at 8,192 queued the
-/// deciding thread formats and writes them itself. A failed write is returned
+/// thread (woken early at 4,096 queued), or the next line written at once, formats them
+/// in order; at 32,768 queued the deciding thread formats and writes them itself. A failed write is returned
 /// by the call that made it and by every later call, so the caller fails closed from then
 /// on; a failure of the background write is returned by the next call.
 #[derive(Debug)]
@@ -135,7 +135,7 @@ pub struct AuditLog {
     pending: Arc<Mutex<Pending>>,
     /// Allowed decisions of the gate, queued by [`AuditLog::write_allowed`] and formatted
     /// by the background writer (or by the next line written at once).
-    queue: Arc<Mutex<Queue>>,
+    queue: Arc<QueueShared>,
     /// Set once a write failed (the error itself is in `Pending`).
     failed: Arc<AtomicBool>,
     /// Whether the background writer started. It starts with the first held line, not at
@@ -225,8 +225,8 @@ impl Pending {
     /// Formats every decision queued so far into the buffer, in order, before anything
     /// else is appended (the caller holds this `Pending`, so nothing can be written
     /// between them). Writes out each time 32 KiB are held.
-    fn drain(&mut self, queue: &Mutex<Queue>) -> std::io::Result<()> {
-        let Ok(mut q) = queue.lock() else {
+    fn drain(&mut self, queue: &QueueShared) -> std::io::Result<()> {
+        let Ok(mut q) = queue.items.lock() else {
             return Err(std::io::Error::other("audit log queue lock poisoned"));
         };
         if q.items.is_empty() {
@@ -462,9 +462,20 @@ struct Queue {
     context: Option<QueueContext>,
 }
 
+/// The queue and the signal that wakes the background writer before its interval ends.
+#[derive(Debug, Default)]
+struct QueueShared {
+    items: Mutex<Queue>,
+    wake: std::sync::Condvar,
+}
+
+/// Queued decisions at which the background writer is woken at once (a `cat` loop queues
+/// about 750 per millisecond; the writer's interval is 20 ms).
+const WAKE_AT: usize = 4096;
+
 /// Most allowed decisions queued before the thread that queues the next one formats and
-/// writes them itself (so a script outrunning the writer does not grow the queue).
-const MAX_QUEUED: usize = 8192;
+/// writes them itself (the writer cannot keep up: the queue does not grow further).
+const MAX_QUEUED: usize = 32_768;
 
 /// The time `second`.`nanos` after the Unix epoch as jiff's `Display` of a `Timestamp`
 /// writes it (RFC 3339 UTC, the fraction without trailing zeros, none when whole; the
@@ -657,7 +668,7 @@ impl AuditLog {
         Ok(Self {
             path: path.to_owned(),
             pending,
-            queue: Arc::new(Mutex::new(Queue::default())),
+            queue: Arc::new(QueueShared::default()),
             failed: Arc::new(AtomicBool::new(false)),
             flusher: std::sync::OnceLock::new(),
         })
@@ -712,6 +723,7 @@ impl AuditLog {
         }
         let mut q = self
             .queue
+            .items
             .lock()
             .map_err(|_| std::io::Error::other("audit log queue lock poisoned"))?;
         match &q.context {
@@ -736,9 +748,11 @@ impl AuditLog {
             policies: Arc::clone(line.policies),
             at: line.at,
         });
-        let full = q.items.len() >= MAX_QUEUED;
+        let queued = q.items.len();
         drop(q);
-        if full {
+        if queued == WAKE_AT {
+            self.queue.wake.notify_one();
+        } else if queued >= MAX_QUEUED {
             drop(self.lock()?);
         }
         Ok(())
@@ -792,24 +806,34 @@ impl Drop for AuditLog {
     }
 }
 
-/// The background writer: every [`FLUSH_INTERVAL`], formats the queued decisions and
-/// writes them with the lines held longer than that; ends when the log is dropped.
+/// The background writer: every [`FLUSH_INTERVAL`], or as soon as [`WAKE_AT`] decisions
+/// are queued, formats the queued decisions and writes them with the lines held; ends
+/// when the log is dropped.
 fn flush_held_lines(
     pending: &Weak<Mutex<Pending>>,
-    queue: &Weak<Mutex<Queue>>,
+    queue: &Weak<QueueShared>,
     failed: &Weak<AtomicBool>,
 ) {
     loop {
-        std::thread::sleep(FLUSH_INTERVAL);
-        let (Some(pending), Some(queue), Some(failed)) =
-            (pending.upgrade(), queue.upgrade(), failed.upgrade())
-        else {
+        let Some(q) = queue.upgrade() else {
+            return;
+        };
+        // Wait on the queue's lock, then let it go: the drain below takes the log's lock
+        // first and the queue's second, as every other writer does.
+        match q.items.lock() {
+            Ok(items) if items.items.len() < WAKE_AT => {
+                drop(q.wake.wait_timeout(items, FLUSH_INTERVAL));
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+        let (Some(pending), Some(failed)) = (pending.upgrade(), failed.upgrade()) else {
             return;
         };
         let Ok(mut p) = pending.lock() else {
             return;
         };
-        if p.drain(&queue).is_ok() && p.since.is_some() {
+        if p.drain(&q).is_ok() && p.since.is_some() {
             let _ = p.flush();
         }
         if p.failed.is_some() {

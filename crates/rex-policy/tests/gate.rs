@@ -380,8 +380,9 @@ fn a_preview_counts_and_logs_nothing_until_confirmed_as_check_would() {
 
 /// Allowed decisions are queued for the background writer; a writer thread swapping in
 /// denials and a second gate on the same log must still see every line, in the order each
-/// gate decided, with the time and script position of the moment it decided. The queue
-/// bound (8,192) is passed several times, and lines reach the file without any flush.
+/// gate decided, with the time and script position of the moment it decided. The
+/// writer is woken early (at 4,096 queued) several times, and lines reach the file without
+/// any flush.
 #[test]
 fn queued_allowed_lines_keep_their_order_time_and_position() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! `cat`: a whole file as text.
 
 use rex_policy::action::fs::{OPEN, READ};
-use rex_policy::{CanonicalPath, Gate, Resource};
+use rex_policy::{Gate, Resource};
 use rustix::fd::AsFd;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
@@ -9,7 +9,7 @@ use crate::content;
 use crate::entry_type::EntryType;
 use crate::error::FsError;
 use crate::file::read_text_at;
-use crate::known_files;
+use crate::known_files::{self, Known};
 use crate::resolve::{self, Direct};
 use crate::sys::{self, FileId};
 
@@ -36,8 +36,8 @@ use super::open_file_at;
 ///   back (symlinks, missing objects, old kernels).
 pub fn cat(gate: &Gate, path: &str, max_bytes: usize) -> Result<String, FsError> {
     resolve::check_input(path)?;
-    if known_files::is_regular(path)
-        && let Some(done) = cat_allowed(gate, path, max_bytes)
+    if let Some(known) = known_files::get(path)
+        && let Some(done) = cat_allowed(gate, &known, max_bytes)
     {
         return done;
     }
@@ -61,16 +61,14 @@ pub fn cat(gate: &Gate, path: &str, max_bytes: usize) -> Result<String, FsError>
 /// reports: a request the policy does not allow outright (including every
 /// `redacted_read` case), an `openat2` error (missing, a symlink on the way, `ENOSYS`),
 /// or an object that is no longer a regular file (closed unread, and forgotten).
-fn cat_allowed(gate: &Gate, path: &str, max_bytes: usize) -> Option<Result<String, FsError>> {
-    let canonical = CanonicalPath::new(path).ok()?;
-    let parent = Resource::parent_dir_of(&canonical)?;
-    let file = Resource::file(&canonical);
-    let open_parent = gate.preview(OPEN, &parent)?;
-    let open_file = gate.preview(OPEN, &file)?;
-    let read_file = gate.preview(READ, &file)?;
+fn cat_allowed(gate: &Gate, known: &Known, max_bytes: usize) -> Option<Result<String, FsError>> {
+    let Known { path, parent, file } = known;
+    let open_parent = gate.preview(OPEN, parent)?;
+    let open_file = gate.preview(OPEN, file)?;
+    let read_file = gate.preview(READ, file)?;
     let fd = rustix::fs::openat2(
         rustix::fs::CWD,
-        path,
+        path.as_str(),
         READ_FLAGS,
         Mode::empty(),
         ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
@@ -78,14 +76,14 @@ fn cat_allowed(gate: &Gate, path: &str, max_bytes: usize) -> Option<Result<Strin
     .ok()?;
     let stat = rustix::fs::fstat(&fd).ok()?;
     if sys::entry_type(&stat) != EntryType::File {
-        known_files::forget(path);
+        known_files::forget(path.as_str());
         return None;
     }
     Some((|| {
         gate.confirm(open_parent)?;
         gate.confirm(open_file)?;
         let permit = gate.confirm(read_file)?;
-        content::read_opened_to_string(&fd, &stat, &canonical, max_bytes, &permit)
+        content::read_opened_to_string(&fd, &stat, path, max_bytes, &permit)
     })())
 }
 
@@ -115,7 +113,7 @@ fn cat_direct(gate: &Gate, found: Direct, max_bytes: usize) -> Result<String, Fs
     if t != EntryType::File {
         return Err(FsError::mismatch(path.as_str(), EntryType::File, t));
     }
-    known_files::remember(path.as_str());
+    known_files::remember(&path);
     let file = Resource::file(&path);
     gate.check(OPEN, &file)?;
     let id = FileId::of(&stat);
