@@ -259,9 +259,44 @@ fn a_known_file_is_asked_about_the_same_way_every_time() {
     assert_eq!(asked_no_read.len(), 8);
     assert_eq!(asked_no_read[..4], asked_no_read[4..]);
     assert!(!asked_no_read[2].2 && !asked_no_read[3].2);
+    // `open` on the directory only: refused on the file's `open`, without a look at the
+    // path, after the same request on the directory as the other routes.
+    let only_dir = recording_gate(&format!(
+        r#"permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"{}");"#,
+        fx.p("d")
+    ));
+    for _ in 0..2 {
+        assert_denied_on(
+            cat(&only_dir, &fx.p("d/target"), 100),
+            &file_uid(&fx.p("d/target")),
+            "file open",
+        );
+    }
+    let asked_only_dir = asked(&only_dir);
+    assert_eq!(asked_only_dir.len(), 4);
+    assert_eq!(asked_only_dir[..2], asked_only_dir[2..]);
+    assert_eq!(
+        asked_only_dir[..2],
+        [
+            asked_all[0].clone(),
+            (asked_all[1].0.clone(), asked_all[1].1.clone(), false)
+        ]
+    );
     // The file changes between calls: the new content is read.
     fx.file("d/target", "changed");
     assert_eq!(cat(&all, &fx.p("d/target"), 100).unwrap(), "changed");
+    // Removed: missing where the policy allows it, refused where it does not.
+    std::fs::remove_file(fx.p("d/target")).unwrap();
+    assert_kind(
+        cat(&all, &fx.p("d/target"), 100),
+        IoErrorKind::NotFound,
+        "removed",
+    );
+    assert_denied_on(
+        cat(&only_dir, &fx.p("d/target"), 100),
+        &file_uid(&fx.p("d/target")),
+        "removed, refused",
+    );
 }
 
 /// A writer blocked in `open(O_WRONLY)` on a FIFO, which returns only once some reader

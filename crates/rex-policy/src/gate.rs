@@ -635,6 +635,31 @@ impl Gate {
         })
     }
 
+    /// Whether [`Gate::check`] of `action` on `resource` (empty context) would return a
+    /// denial: the policy does not allow it (or evaluating it fails) and the gate enforces.
+    /// Counts, records and logs nothing. For an SDK function that can answer a refused
+    /// request without looking at the object first; the denial itself must still come
+    /// from [`Gate::check`], which logs it.
+    pub fn refuses(&self, action: Action, resource: &Resource) -> bool {
+        #[cfg(feature = "test-hooks")]
+        if self.skipped_check(action, resource).is_some() {
+            return false;
+        }
+        if self.mode != Mode::Enforce {
+            return false;
+        }
+        if self.deny_mutating && action.is_mutating() {
+            return true;
+        }
+        let decided = self.evaluate(
+            action,
+            resource,
+            serde_json::Value::Object(Default::default()),
+            &[],
+        );
+        !matches!(decided.as_ref(), Ok(Outcome::Allow(_)))
+    }
+
     /// Turns an allowed [`Gate::preview`] into its `Permit`, counting, recording and logging
     /// it exactly as [`Gate::check`] would have (the decision is not evaluated again). Fails
     /// only when the decision log cannot be written (fail closed, as `check`).

@@ -376,6 +376,13 @@ fn a_preview_counts_and_logs_nothing_until_confirmed_as_check_would() {
     let audit = build(Mode::Audit, None);
     assert!(audit.preview(fs::READ, &a).is_none());
     assert!(audit.check(fs::READ, &a).unwrap().audited());
+    // `refuses`: exactly when `check` would return a denial; nothing counted either way.
+    let before = g.counts();
+    assert!(g.refuses(fs::READ, &a));
+    assert!(!g.refuses(fs::OPEN, &a));
+    assert!(!audit.refuses(fs::READ, &a));
+    assert_eq!(g.counts(), before);
+    assert!(g.check(fs::READ, &a).is_err());
 }
 
 /// Allowed decisions are queued for the background writer; a writer thread swapping in

@@ -1,7 +1,7 @@
 //! `cat`: a whole file as text.
 
 use rex_policy::action::fs::{OPEN, READ};
-use rex_policy::{Gate, Resource};
+use rex_policy::{Gate, Previewed, Resource};
 use rustix::fd::AsFd;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
@@ -57,14 +57,17 @@ pub fn cat(gate: &Gate, path: &str, max_bytes: usize) -> Result<String, FsError>
 /// refuses any symlink and the spelling has no `..`, so the object opened is the one
 /// whose canonical path was asked about. If it is a regular file, the previews are
 /// confirmed (counted and logged in the order the other routes ask them) and it is read.
-/// Everything else returns `None` and goes to the `O_PATH` route, which decides and
-/// reports: a request the policy does not allow outright (including every
-/// `redacted_read` case), an `openat2` error (missing, a symlink on the way, `ENOSYS`),
-/// or an object that is no longer a regular file (closed unread, and forgotten).
+/// A file whose `open` the gate refuses is refused at once (`refused`). Everything else
+/// returns `None` and goes to the `O_PATH` route, which decides and reports: a request
+/// the policy does not allow outright (including every `redacted_read` case), an
+/// `openat2` error (missing, a symlink on the way, `ENOSYS`), or an object that is no
+/// longer a regular file (closed unread, and forgotten).
 fn cat_allowed(gate: &Gate, known: &Known, max_bytes: usize) -> Option<Result<String, FsError>> {
     let Known { path, parent, file } = known;
     let open_parent = gate.preview(OPEN, parent)?;
-    let open_file = gate.preview(OPEN, file)?;
+    let Some(open_file) = gate.preview(OPEN, file) else {
+        return refused(gate, open_parent, file);
+    };
     let read_file = gate.preview(READ, file)?;
     let fd = rustix::fs::openat2(
         rustix::fs::CWD,
@@ -85,6 +88,33 @@ fn cat_allowed(gate: &Gate, known: &Known, max_bytes: usize) -> Option<Result<St
         let permit = gate.confirm(read_file)?;
         content::read_opened_to_string(&fd, &stat, path, max_bytes, &permit)
     })())
+}
+
+/// The answer for a known file whose `open` the gate refuses: the two requests the other
+/// routes ask (the parent's `open`, confirmed, then the file's, denied and logged by
+/// [`Gate::check`]), without looking at the path again. What the policy says about
+/// `File(path)` does not depend on what is there now, so a file removed since it was
+/// known is refused rather than reported missing (which reveals less). `None` (the other
+/// routes decide) when the gate would not refuse it: audit mode, or a test hook.
+fn refused(
+    gate: &Gate,
+    open_parent: Previewed<'_>,
+    file: &Resource,
+) -> Option<Result<String, FsError>> {
+    if !gate.refuses(OPEN, file) {
+        return None;
+    }
+    if let Err(denied) = gate.confirm(open_parent) {
+        return Some(Err(denied.into()));
+    }
+    match gate.check(OPEN, file) {
+        Err(denied) => Some(Err(denied.into())),
+        // Not reached: `refuses` said this check fails.
+        Ok(_) => Some(Err(FsError::Internal(format!(
+            "the gate refused and then allowed `open` on `{}`",
+            file.id()
+        )))),
+    }
 }
 
 /// Flags of the fast path's open for reading: never follows a final symlink, never blocks
