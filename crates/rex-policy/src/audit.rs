@@ -164,6 +164,8 @@ struct Pending {
     tail: Tail,
     /// An empty queue vector with capacity, swapped in when the queue is drained.
     spare: Vec<Queued>,
+    /// Middles of recent queued lines.
+    middles: Middles,
 }
 
 impl Pending {
@@ -179,6 +181,7 @@ impl Pending {
             principal: (String::new(), b"\"\"".to_vec()),
             tail: Tail::default(),
             spare: Vec::new(),
+            middles: Middles::default(),
         }
     }
 
@@ -244,27 +247,9 @@ impl Pending {
         let mut result = Ok(());
         let mut items = items;
         for item in items.drain(..) {
-            if result.is_err() {
-                continue;
+            if result.is_ok() {
+                result = self.push_queued(&item, &ctx);
             }
-            let line = DecisionLine {
-                time: item.time,
-                principal: &ctx.principal,
-                action: item.action,
-                resource: &item.resource,
-                allow: true,
-                enforced: true,
-                reason: "permit",
-                policies: &item.policies,
-                errors: &[],
-                script: (item.at.0 > 0).then_some(Position {
-                    file: ctx.script.as_deref(),
-                    line: item.at.0,
-                    column: item.at.1,
-                }),
-                job: ctx.job.as_deref(),
-            };
-            result = self.push_decision(&line, false);
         }
         self.spare = items;
         result
@@ -278,52 +263,157 @@ impl Pending {
         if let Some(e) = &self.failed {
             return Err(std::io::Error::other(e.clone()));
         }
+        push_time_field(&mut self.buf, &mut self.clock, d.time);
         let b = &mut self.buf;
-        b.extend_from_slice(b"{\"v\":1,\"time\":\"");
-        match d.time.duration_since(std::time::UNIX_EPOCH) {
-            Ok(since) => push_time(
-                b,
-                &mut self.clock,
-                i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-                since.subsec_nanos(),
-            ),
-            // Before 1970 (never on a real host clock): jiff's own text.
-            Err(_) => b.extend_from_slice(jiff::Timestamp::now().to_string().as_bytes()),
-        }
-        b.extend_from_slice(b"\",\"principal\":");
-        if self.principal.0 != d.principal {
-            self.principal.0.clear();
-            self.principal.0.push_str(d.principal);
-            self.principal.1.clear();
-            push_json_str(&mut self.principal.1, d.principal);
-        }
-        b.extend_from_slice(&self.principal.1);
-        b.extend_from_slice(b",\"action\":\"");
-        push_json_escaped(b, d.action.namespace());
-        b.extend_from_slice(b"::Action::\\\"");
-        push_json_escaped(b, d.action.name());
-        b.extend_from_slice(b"\\\"\",\"resource\":");
-        push_resource(b, &mut self.scratch, d.resource);
-        b.extend_from_slice(if d.allow {
-            b",\"decision\":\"allow\""
-        } else {
-            b",\"decision\":\"deny\""
-        });
-        b.extend_from_slice(if d.enforced {
-            b",\"enforced\":true,\"reason\":"
-        } else {
-            b",\"enforced\":false,\"reason\":"
-        });
-        push_json_str(b, d.reason);
-        b.extend_from_slice(b",\"policies\":");
-        push_json_list(b, d.policies);
-        if !d.errors.is_empty() {
-            b.extend_from_slice(b",\"errors\":");
-            push_json_list(b, d.errors);
-        }
+        push_middle(b, &mut self.principal, &mut self.scratch, d);
         self.tail.push(b, d.script, d.job);
         self.held(now)
     }
+
+    /// [`Pending::push_decision`] of a queued allowed decision: the middle of the line
+    /// (principal to policies) is copied from a recent line made from the same action,
+    /// resource and policies (a loop asks the same few questions), else made and kept.
+    fn push_queued(&mut self, item: &Queued, ctx: &QueueContext) -> std::io::Result<()> {
+        let line = DecisionLine {
+            time: item.time,
+            principal: &ctx.principal,
+            action: item.action,
+            resource: &item.resource,
+            allow: true,
+            enforced: true,
+            reason: "permit",
+            policies: &item.policies,
+            errors: &[],
+            script: (item.at.0 > 0).then_some(Position {
+                file: ctx.script.as_deref(),
+                line: item.at.0,
+                column: item.at.1,
+            }),
+            job: ctx.job.as_deref(),
+        };
+        if let Some(e) = &self.failed {
+            return Err(std::io::Error::other(e.clone()));
+        }
+        push_time_field(&mut self.buf, &mut self.clock, item.time);
+        let middles = &mut self.middles;
+        if middles.principal != ctx.principal {
+            middles.principal.clone_from(&ctx.principal);
+            middles.lines.clear();
+        }
+        let found = middles.lines.iter().position(|m| {
+            m.action == item.action
+                && (Arc::ptr_eq(&m.policies, &item.policies) || m.policies == item.policies)
+                && m.resource == item.resource
+        });
+        let index = match found {
+            Some(i) => i,
+            None => {
+                let mut json = Vec::with_capacity(256);
+                push_middle(&mut json, &mut self.principal, &mut self.scratch, &line);
+                let made = Middle {
+                    action: item.action,
+                    resource: item.resource.clone(),
+                    policies: Arc::clone(&item.policies),
+                    json,
+                };
+                if middles.lines.len() < MAX_MIDDLES {
+                    middles.lines.push(made);
+                    middles.lines.len() - 1
+                } else {
+                    let i = middles.next % MAX_MIDDLES;
+                    middles.next = middles.next.wrapping_add(1);
+                    if let Some(slot) = middles.lines.get_mut(i) {
+                        *slot = made;
+                    }
+                    i
+                }
+            }
+        };
+        if let Some(m) = middles.lines.get(index) {
+            self.buf.extend_from_slice(&m.json);
+        }
+        self.tail.push(&mut self.buf, line.script, line.job);
+        self.held(false)
+    }
+}
+
+/// `{"v":1,"time":"<time>",` — the start of a decision line.
+fn push_time_field(b: &mut Vec<u8>, clock: &mut Option<(i64, String)>, time: SystemTime) {
+    b.extend_from_slice(b"{\"v\":1,\"time\":\"");
+    match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => push_time(
+            b,
+            clock,
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+            since.subsec_nanos(),
+        ),
+        // Before 1970 (never on a real host clock): jiff's own text.
+        Err(_) => b.extend_from_slice(jiff::Timestamp::now().to_string().as_bytes()),
+    }
+    b.extend_from_slice(b"\",");
+}
+
+/// The middle of a decision line, from `"principal"` to the policies (and errors).
+/// `principal` caches the principal's JSON text; `scratch` is for rare resource ids.
+fn push_middle(
+    b: &mut Vec<u8>,
+    principal: &mut (String, Vec<u8>),
+    scratch: &mut String,
+    d: &DecisionLine<'_>,
+) {
+    b.extend_from_slice(b"\"principal\":");
+    if principal.0 != d.principal {
+        principal.0.clear();
+        principal.0.push_str(d.principal);
+        principal.1.clear();
+        push_json_str(&mut principal.1, d.principal);
+    }
+    b.extend_from_slice(&principal.1);
+    b.extend_from_slice(b",\"action\":\"");
+    push_json_escaped(b, d.action.namespace());
+    b.extend_from_slice(b"::Action::\\\"");
+    push_json_escaped(b, d.action.name());
+    b.extend_from_slice(b"\\\"\",\"resource\":");
+    push_resource(b, scratch, d.resource);
+    b.extend_from_slice(if d.allow {
+        b",\"decision\":\"allow\""
+    } else {
+        b",\"decision\":\"deny\""
+    });
+    b.extend_from_slice(if d.enforced {
+        b",\"enforced\":true,\"reason\":"
+    } else {
+        b",\"enforced\":false,\"reason\":"
+    });
+    push_json_str(b, d.reason);
+    b.extend_from_slice(b",\"policies\":");
+    push_json_list(b, d.policies);
+    if !d.errors.is_empty() {
+        b.extend_from_slice(b",\"errors\":");
+        push_json_list(b, d.errors);
+    }
+}
+
+/// Most line middles kept for queued decisions.
+const MAX_MIDDLES: usize = 16;
+
+/// The middles of recent queued lines, for one principal.
+#[derive(Debug, Default)]
+struct Middles {
+    principal: String,
+    lines: Vec<Middle>,
+    /// The slot the next new middle replaces once `lines` is full.
+    next: usize,
+}
+
+/// One line middle and what it was made from (the clones keep the `Arc`s alive, so a
+/// pointer match cannot be a reused address).
+#[derive(Debug)]
+struct Middle {
+    action: Action,
+    resource: Resource,
+    policies: Arc<[String]>,
+    json: Vec<u8>,
 }
 
 /// The end of a decision line from `,"script"` on (`script`, `job`, the closing brace and
@@ -956,6 +1046,63 @@ mod tests {
                     }
                     lines += 1;
                 }
+            }
+        }
+    }
+
+    /// A queued decision's line is byte for byte the line `push_decision` makes of it,
+    /// whether its middle is made, copied from a recent line, or made again after being
+    /// pushed out (more distinct requests than kept middles), and when the principal,
+    /// script or position change.
+    #[test]
+    fn queued_lines_are_the_bytes_of_direct_lines() {
+        let policies: Vec<Arc<[String]>> = vec![
+            Arc::from(vec!["policy0".to_owned()]),
+            Arc::from(vec!["a".to_owned(), "b\"q".to_owned()]),
+        ];
+        let mut queued = pending();
+        let mut direct = pending();
+        for round in 0..3 {
+            for i in 0..(MAX_MIDDLES + 5) {
+                let path = CanonicalPath::new(&format!("/d/f{}", i % (MAX_MIDDLES + 3))).unwrap();
+                let resource = Resource::file(&path);
+                let ctx = QueueContext {
+                    principal: if round == 2 { "bob" } else { "alice" }.to_owned(),
+                    script: (round > 0).then(|| "s.rhai".to_owned()),
+                    job: None,
+                };
+                let item = Queued {
+                    time: SystemTime::now(),
+                    action: if i % 2 == 0 { fs::OPEN } else { fs::READ },
+                    resource,
+                    policies: Arc::clone(&policies[i % 2]),
+                    at: (u32::try_from(i).unwrap(), 4),
+                };
+                let line = DecisionLine {
+                    time: item.time,
+                    principal: &ctx.principal,
+                    action: item.action,
+                    resource: &item.resource,
+                    allow: true,
+                    enforced: true,
+                    reason: "permit",
+                    policies: &item.policies,
+                    errors: &[],
+                    script: (item.at.0 > 0).then_some(Position {
+                        file: ctx.script.as_deref(),
+                        line: item.at.0,
+                        column: item.at.1,
+                    }),
+                    job: None,
+                };
+                queued.buf.clear();
+                direct.buf.clear();
+                queued.push_queued(&item, &ctx).unwrap();
+                direct.push_decision(&line, false).unwrap();
+                assert_eq!(
+                    String::from_utf8(queued.buf.clone()).unwrap(),
+                    String::from_utf8(direct.buf.clone()).unwrap()
+                );
             }
         }
     }
