@@ -274,23 +274,18 @@ impl Pending {
     /// (principal to policies) is copied from a recent line made from the same action,
     /// resource and policies (a loop asks the same few questions), else made and kept.
     fn push_queued(&mut self, item: &Queued, ctx: &QueueContext) -> std::io::Result<()> {
-        let line = DecisionLine {
-            time: item.time,
-            principal: &ctx.principal,
-            action: item.action,
-            resource: &item.resource,
-            allow: true,
-            enforced: true,
-            reason: "permit",
-            policies: &item.policies,
-            errors: &[],
-            script: (item.at.0 > 0).then_some(Position {
-                file: ctx.script.as_deref(),
-                line: item.at.0,
-                column: item.at.1,
-            }),
-            job: ctx.job.as_deref(),
-        };
+        let line = DecisionLine::permit(
+            item.time,
+            &AllowedLine {
+                principal: &ctx.principal,
+                action: item.action,
+                resource: &item.resource,
+                policies: &item.policies,
+                at: item.at,
+                script: ctx.script.as_deref(),
+                job: ctx.job.as_deref(),
+            },
+        );
         if let Some(e) = &self.failed {
             return Err(std::io::Error::other(e.clone()));
         }
@@ -495,6 +490,30 @@ pub(crate) struct DecisionLine<'a> {
     pub(crate) errors: &'a [String],
     pub(crate) script: Option<Position<'a>>,
     pub(crate) job: Option<&'a str>,
+}
+
+impl<'a> DecisionLine<'a> {
+    /// The line of an allowed, enforced decision (reason `permit`, no errors) taken at
+    /// `time`; a script line of 0 means the position is unknown.
+    fn permit(time: SystemTime, line: &AllowedLine<'a>) -> Self {
+        Self {
+            time,
+            principal: line.principal,
+            action: line.action,
+            resource: line.resource,
+            allow: true,
+            enforced: true,
+            reason: "permit",
+            policies: line.policies,
+            errors: &[],
+            script: (line.at.0 > 0).then_some(Position {
+                file: line.script,
+                line: line.at.0,
+                column: line.at.1,
+            }),
+            job: line.job,
+        }
+    }
 }
 
 /// A [`ScriptPosition`], borrowed.
@@ -789,25 +808,8 @@ impl AuditLog {
     /// by that thread within [`FLUSH_INTERVAL`], or before the next line written at once,
     /// so lines stay in order); a failed write is returned by the first call after it.
     pub(crate) fn write_allowed(&self, line: &AllowedLine<'_>) -> std::io::Result<()> {
-        let direct = |log: &Self| {
-            log.write_decision(&DecisionLine {
-                time: SystemTime::now(),
-                principal: line.principal,
-                action: line.action,
-                resource: line.resource,
-                allow: true,
-                enforced: true,
-                reason: "permit",
-                policies: line.policies,
-                errors: &[],
-                script: (line.at.0 > 0).then_some(Position {
-                    file: line.script,
-                    line: line.at.0,
-                    column: line.at.1,
-                }),
-                job: line.job,
-            })
-        };
+        let direct =
+            |log: &Self| log.write_decision(&DecisionLine::permit(SystemTime::now(), line));
         if self.failed.load(Ordering::Relaxed) || !self.flusher_running() {
             return direct(self);
         }

@@ -25,7 +25,9 @@ use super::open_file_at;
 /// already found to be a regular file was replaced by one (and the policy allows opening
 /// it); even then it is opened non-blocking and closed unread.
 ///
-/// Three routes, each with the same requests in the same order and the same errors:
+/// Three routes, each with the same requests in the same order and the same errors (but
+/// one: a known file removed since, under a policy that refuses it, is refused rather
+/// than reported missing):
 /// - a canonical spelling already known to name a regular file (`known_files`)
 ///   whose three requests the policy allows outright is opened for reading at once
 ///   (`cat_allowed`: four syscalls);
