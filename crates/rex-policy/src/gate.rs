@@ -622,12 +622,7 @@ impl Gate {
         if self.deny_mutating && action.is_mutating() {
             return None;
         }
-        let decided = self.evaluate(
-            action,
-            resource,
-            serde_json::Value::Object(Default::default()),
-            &[],
-        );
+        let decided = self.evaluate_plain(action, resource);
         matches!(decided.as_ref(), Ok(Outcome::Allow(_))).then_some(Previewed {
             action,
             resource,
@@ -651,13 +646,20 @@ impl Gate {
         if self.deny_mutating && action.is_mutating() {
             return true;
         }
-        let decided = self.evaluate(
+        !matches!(
+            self.evaluate_plain(action, resource).as_ref(),
+            Ok(Outcome::Allow(_))
+        )
+    }
+
+    /// The (remembered) decision on `action` and `resource` with an empty context.
+    fn evaluate_plain(&self, action: Action, resource: &Resource) -> Decided {
+        self.evaluate(
             action,
             resource,
             serde_json::Value::Object(Default::default()),
             &[],
-        );
-        !matches!(decided.as_ref(), Ok(Outcome::Allow(_)))
+        )
     }
 
     /// Turns an allowed [`Gate::preview`] into its `Permit`, counting, recording and logging
