@@ -2,11 +2,10 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
-
-use std::hash::{BuildHasher, Hasher};
 
 use foldhash::fast::RandomState;
 use rex_policy::{Denied, Gate};
