@@ -236,6 +236,7 @@ impl Pending {
             return Ok(());
         }
         let items = std::mem::replace(&mut q.items, std::mem::take(&mut self.spare));
+        let subjects = std::mem::take(&mut q.subjects);
         let Some(ctx) = q.context.as_ref().map(|c| QueueContext {
             principal: c.principal.clone(),
             script: c.script.clone(),
@@ -247,8 +248,10 @@ impl Pending {
         let mut result = Ok(());
         let mut items = items;
         for item in items.drain(..) {
-            if result.is_ok() {
-                result = self.push_queued(&item, &ctx);
+            if result.is_ok()
+                && let Some(subject) = subjects.get(item.subject)
+            {
+                result = self.push_queued(&item, subject, &ctx);
             }
         }
         self.spare = items;
@@ -273,14 +276,19 @@ impl Pending {
     /// [`Pending::push_decision`] of a queued allowed decision: the middle of the line
     /// (principal to policies) is copied from a recent line made from the same action,
     /// resource and policies (a loop asks the same few questions), else made and kept.
-    fn push_queued(&mut self, item: &Queued, ctx: &QueueContext) -> std::io::Result<()> {
+    fn push_queued(
+        &mut self,
+        item: &Queued,
+        subject: &Subject,
+        ctx: &QueueContext,
+    ) -> std::io::Result<()> {
         let line = DecisionLine::permit(
             item.time,
             &AllowedLine {
                 principal: &ctx.principal,
                 action: item.action,
-                resource: &item.resource,
-                policies: &item.policies,
+                resource: &subject.resource,
+                policies: &subject.policies,
                 at: item.at,
                 script: ctx.script.as_deref(),
                 job: ctx.job.as_deref(),
@@ -297,8 +305,8 @@ impl Pending {
         }
         let found = middles.lines.iter().position(|m| {
             m.action == item.action
-                && (Arc::ptr_eq(&m.policies, &item.policies) || m.policies == item.policies)
-                && m.resource == item.resource
+                && (Arc::ptr_eq(&m.policies, &subject.policies) || m.policies == subject.policies)
+                && m.resource == subject.resource
         });
         let index = match found {
             Some(i) => i,
@@ -307,8 +315,8 @@ impl Pending {
                 push_middle(&mut json, &mut self.principal, &mut self.scratch, &line);
                 let made = Middle {
                     action: item.action,
-                    resource: item.resource.clone(),
-                    policies: Arc::clone(&item.policies),
+                    resource: subject.resource.clone(),
+                    policies: Arc::clone(&subject.policies),
                     json,
                 };
                 if middles.lines.len() < MAX_MIDDLES {
@@ -543,10 +551,23 @@ pub(crate) struct AllowedLine<'a> {
 struct Queued {
     time: SystemTime,
     action: Action,
-    resource: Resource,
-    policies: Arc<[String]>,
+    /// Index of what it is about in the queue's `subjects`.
+    subject: usize,
     at: (u32, u32),
 }
+
+/// What queued decisions are about: a resource and the policies that allowed it. A loop
+/// asks about the same few, so a queued decision names one of the queue's subjects
+/// instead of holding its own reference counts (which the writer thread would drop on the
+/// other core while the deciding thread raises them: shared cache lines on every line).
+#[derive(Debug)]
+struct Subject {
+    resource: Resource,
+    policies: Arc<[String]>,
+}
+
+/// How many of the newest subjects a queued decision is matched against.
+const RECENT_SUBJECTS: usize = 8;
 
 /// Who the queued decisions are about: the same for every line of one gate.
 #[derive(Debug, PartialEq, Eq)]
@@ -568,6 +589,7 @@ impl QueueContext {
 #[derive(Debug, Default)]
 struct Queue {
     items: Vec<Queued>,
+    subjects: Vec<Subject>,
     context: Option<QueueContext>,
 }
 
@@ -833,11 +855,26 @@ impl AuditLog {
                 return direct(self);
             }
         }
+        let recent = q.subjects.len().saturating_sub(RECENT_SUBJECTS);
+        let found = q.subjects.get(recent..).and_then(|newest| {
+            newest.iter().rposition(|s| {
+                Arc::ptr_eq(&s.policies, line.policies) && s.resource == *line.resource
+            })
+        });
+        let subject = match found {
+            Some(i) => recent + i,
+            None => {
+                q.subjects.push(Subject {
+                    resource: line.resource.clone(),
+                    policies: Arc::clone(line.policies),
+                });
+                q.subjects.len() - 1
+            }
+        };
         q.items.push(Queued {
             time: SystemTime::now(),
             action: line.action,
-            resource: line.resource.clone(),
-            policies: Arc::clone(line.policies),
+            subject,
             at: line.at,
         });
         let queued = q.items.len();
@@ -1073,22 +1110,25 @@ mod tests {
                     script: (round > 0).then(|| "s.rhai".to_owned()),
                     job: None,
                 };
+                let subject = Subject {
+                    resource,
+                    policies: Arc::clone(&policies[i % 2]),
+                };
                 let item = Queued {
                     time: SystemTime::now(),
                     action: if i % 2 == 0 { fs::OPEN } else { fs::READ },
-                    resource,
-                    policies: Arc::clone(&policies[i % 2]),
+                    subject: 0,
                     at: (u32::try_from(i).unwrap(), 4),
                 };
                 let line = DecisionLine {
                     time: item.time,
                     principal: &ctx.principal,
                     action: item.action,
-                    resource: &item.resource,
+                    resource: &subject.resource,
                     allow: true,
                     enforced: true,
                     reason: "permit",
-                    policies: &item.policies,
+                    policies: &subject.policies,
                     errors: &[],
                     script: (item.at.0 > 0).then_some(Position {
                         file: ctx.script.as_deref(),
@@ -1099,7 +1139,7 @@ mod tests {
                 };
                 queued.buf.clear();
                 direct.buf.clear();
-                queued.push_queued(&item, &ctx).unwrap();
+                queued.push_queued(&item, &subject, &ctx).unwrap();
                 direct.push_decision(&line, false).unwrap();
                 assert_eq!(
                     String::from_utf8(queued.buf.clone()).unwrap(),
