@@ -20,7 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -148,9 +148,8 @@ pub struct AuditLog {
 #[derive(Debug)]
 struct Pending {
     file: File,
+    /// Lines held, not yet written.
     buf: Vec<u8>,
-    /// When the oldest held line was added.
-    since: Option<Instant>,
     /// The first write error; every later write fails with it.
     failed: Option<String>,
     /// The `time` text of the last decision line up to its whole second, and that second:
@@ -174,7 +173,6 @@ impl Pending {
         Self {
             file,
             buf: Vec::with_capacity(capacity),
-            since: None,
             failed: None,
             clock: None,
             scratch: String::new(),
@@ -194,7 +192,6 @@ impl Pending {
         }
         let result = self.file.write_all(&self.buf);
         self.buf.clear();
-        self.since = None;
         if let Err(e) = &result {
             self.failed = Some(e.to_string());
         }
@@ -217,7 +214,6 @@ impl Pending {
     /// A line was added: writes now (or when 32 KiB are held), else keeps it for the
     /// background writer.
     fn held(&mut self, now: bool) -> std::io::Result<()> {
-        self.since.get_or_insert_with(Instant::now);
         if now || self.buf.len() >= FLUSH_BYTES {
             self.flush()
         } else {
@@ -232,21 +228,14 @@ impl Pending {
         let Ok(mut q) = queue.items.lock() else {
             return Err(std::io::Error::other("audit log queue lock poisoned"));
         };
-        if q.items.is_empty() {
-            return Ok(());
-        }
-        let items = std::mem::replace(&mut q.items, std::mem::take(&mut self.spare));
-        let subjects = std::mem::take(&mut q.subjects);
-        let Some(ctx) = q.context.as_ref().map(|c| QueueContext {
-            principal: c.principal.clone(),
-            script: c.script.clone(),
-            job: c.job.clone(),
-        }) else {
+        // Items are queued only after their context is set.
+        let Some(ctx) = q.context.clone().filter(|_| !q.items.is_empty()) else {
             return Ok(());
         };
+        let mut items = std::mem::replace(&mut q.items, std::mem::take(&mut self.spare));
+        let subjects = std::mem::take(&mut q.subjects);
         drop(q);
         let mut result = Ok(());
-        let mut items = items;
         for item in items.drain(..) {
             if result.is_ok()
                 && let Some(subject) = subjects.get(item.subject)
@@ -570,7 +559,7 @@ struct Subject {
 const RECENT_SUBJECTS: usize = 8;
 
 /// Who the queued decisions are about: the same for every line of one gate.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct QueueContext {
     principal: String,
     script: Option<String>,
@@ -962,7 +951,7 @@ fn flush_held_lines(
         let Ok(mut p) = pending.lock() else {
             return;
         };
-        if p.drain(&q).is_ok() && p.since.is_some() {
+        if p.drain(&q).is_ok() {
             let _ = p.flush();
         }
         if p.failed.is_some() {
