@@ -247,13 +247,7 @@ fn a_known_file_is_asked_about_the_same_way_every_time() {
     let no_read = recording_gate(&format!(
         r#"permit(principal, action == file_system::Action::"open", resource in file_system::Dir::"{root}");"#
     ));
-    for _ in 0..2 {
-        assert_denied_on(
-            cat(&no_read, &fx.p("d/target"), 100),
-            &file_uid(&fx.p("d/target")),
-            "read",
-        );
-    }
+    cat_denied_twice(&no_read, &fx.p("d/target"), "read");
     // Each call: open, open, read (refused), redacted_read (refused).
     let asked_no_read = asked(&no_read);
     assert_eq!(asked_no_read.len(), 8);
@@ -265,13 +259,7 @@ fn a_known_file_is_asked_about_the_same_way_every_time() {
         r#"permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"{}");"#,
         fx.p("d")
     ));
-    for _ in 0..2 {
-        assert_denied_on(
-            cat(&only_dir, &fx.p("d/target"), 100),
-            &file_uid(&fx.p("d/target")),
-            "file open",
-        );
-    }
+    cat_denied_twice(&only_dir, &fx.p("d/target"), "file open");
     let asked_only_dir = asked(&only_dir);
     assert_eq!(asked_only_dir.len(), 4);
     assert_eq!(asked_only_dir[..2], asked_only_dir[2..]);
@@ -297,6 +285,14 @@ fn a_known_file_is_asked_about_the_same_way_every_time() {
         &file_uid(&fx.p("d/target")),
         "removed, refused",
     );
+}
+
+/// Two `cat`s of `path` under `gate`, each refused on `File(path)`.
+#[track_caller]
+fn cat_denied_twice(gate: &Gate, path: &str, what: &str) {
+    for _ in 0..2 {
+        assert_denied_on(cat(gate, path, 100), &file_uid(path), what);
+    }
 }
 
 /// A writer blocked in `open(O_WRONLY)` on a FIFO, which returns only once some reader

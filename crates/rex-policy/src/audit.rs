@@ -815,7 +815,8 @@ impl AuditLog {
     }
 
     /// Appends an allowed decision of the gate. While the background writer runs, the
-    /// decision is only queued (a few reference counts; the line is formatted and written
+    /// decision is only queued (its time, action, position and a recent subject's index;
+    /// the line is formatted and written
     /// by that thread within [`FLUSH_INTERVAL`], or before the next line written at once,
     /// so lines stay in order); a failed write is returned by the first call after it.
     pub(crate) fn write_allowed(&self, line: &AllowedLine<'_>) -> std::io::Result<()> {
