@@ -115,7 +115,10 @@ fn results_do_not_depend_on_earlier_parses() {
     assert!(expected_name[..4].iter().all(|o| o.starts_with("ok ")));
     assert!(expected_name[4..].iter().all(|o| o.starts_with("err ")));
     let schemas: Vec<String> = SCHEMAS.iter().map(|s| schema_outcome(s)).collect();
-    assert!(schemas[0].starts_with("ok ") && schemas[1].starts_with("ok "), "{schemas:?}");
+    assert!(
+        schemas[0].starts_with("ok ") && schemas[1].starts_with("ok "),
+        "{schemas:?}"
+    );
     assert!(schemas[2].starts_with("err "));
 }
 
