@@ -124,19 +124,40 @@ pub struct Prepared {
 
 /// Reads and validates everything, in the original's order: input files
 /// (COMMUNICATION), policy (INTERNAL, with every diagnostic), argument depth (VALIDATION).
+/// Applies no sandbox (see [`prepare_sandboxed`]).
 ///
 /// The Cedar schema builds on a second thread meanwhile (the first run in a process only),
 /// joined before this returns: the caller gets a process with no thread of prepare's left.
 pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
+    prepare_with(inputs, false)
+}
+
+/// [`prepare`] and [`apply_sandbox`] in one, with the same result and errors in the same
+/// order (a sandbox error comes after every input error), but faster: the kernel
+/// backstop is planned from the parsed policy and applied while the policy's validation
+/// waits for the schema thread ([`rex_policy::Policies::load_files_meanwhile`]), which
+/// is the longest step of a short run's start-up.
+///
+/// The schema thread is the only other thread then. It is not under Landlock (the
+/// sandbox restricts the calling thread and the threads it starts later): it runs no
+/// script code, builds the schema from text compiled into the binary, and is joined
+/// before this returns, so the script thread, started later, is restricted. A policy
+/// that fails validation is reported as by [`prepare`]; the process is then already
+/// sandboxed, which only matters to a caller that would go on to do something else.
+pub fn prepare_sandboxed(inputs: &Inputs) -> Result<Prepared, Fatal> {
+    prepare_with(inputs, true)
+}
+
+fn prepare_with(inputs: &Inputs, sandbox: bool) -> Result<Prepared, Fatal> {
     let schema = rex_policy::schema::prewarm();
-    let prepared = prepare_here(inputs);
+    let prepared = prepare_here(inputs, sandbox);
     if let Some(thread) = schema {
         let _ = thread.join();
     }
     prepared
 }
 
-fn prepare_here(inputs: &Inputs) -> Result<Prepared, Fatal> {
+fn prepare_here(inputs: &Inputs, sandbox: bool) -> Result<Prepared, Fatal> {
     let load = |what: &str| {
         Fatal::new(
             ErrorType::CommunicationException,
@@ -158,10 +179,13 @@ fn prepare_here(inputs: &Inputs) -> Result<Prepared, Fatal> {
         .principal
         .clone()
         .unwrap_or_else(rex_policy::effective_user_name);
-    let policies = if inputs.policies.is_empty() {
-        Policies::empty()
+    let backstop = |policies: &Policies| sandbox.then(|| backstop(policies, inputs));
+    let (policies, applied) = if inputs.policies.is_empty() {
+        let policies = Policies::empty();
+        let applied = backstop(&policies);
+        (policies, applied)
     } else {
-        Policies::load_files(&inputs.policies).map_err(|e| {
+        Policies::load_files_meanwhile(&inputs.policies, backstop).map_err(|e| {
             let error_type = match e {
                 rex_policy::PolicyError::Io { .. } => ErrorType::CommunicationException,
                 _ => ErrorType::InternalException,
@@ -200,10 +224,14 @@ fn prepare_here(inputs: &Inputs) -> Result<Prepared, Fatal> {
     request.args = args;
     request.limits = limits;
     request.log_level = Level::from_env_value(std::env::var("LOG_LEVEL").ok().as_deref());
-    Ok(Prepared {
+    let mut prepared = Prepared {
         gate: Arc::new(gate),
         request,
-    })
+    };
+    if let Some(applied) = applied {
+        record_backstop(&mut prepared, applied?)?;
+    }
+    Ok(prepared)
 }
 
 /// Restricts this process with the kernel backstop derived from the policy (Landlock,
@@ -211,32 +239,55 @@ fn prepare_here(inputs: &Inputs) -> Result<Prepared, Fatal> {
 /// nothing; `Auto` applies what the kernel supports; `Required` fails when any part
 /// cannot be enforced. The report's lines go into the run's logs, and the choice goes into
 /// the decision log as the run's `run` record (before the script's first operation; a
-/// record that cannot be written refuses the run).
+/// record that cannot be written refuses the run). [`prepare_sandboxed`] does the same
+/// with less waiting.
 pub fn apply_sandbox(prepared: &mut Prepared, inputs: &Inputs) -> Result<(), Fatal> {
-    let summary = if inputs.sandbox == rex_sandbox::SandboxMode::Off {
-        rex_policy::audit::SandboxSummary {
-            mode: inputs.sandbox.to_string(),
-            landlock_abi: None,
-            enforced: Vec::new(),
-            left_out: vec!["everything: the SDK's policy checks are the only wall".to_owned()],
-        }
-    } else {
-        let mut config = rex_sandbox::SandboxConfig {
-            mode: inputs.sandbox,
-            ..Default::default()
-        };
-        if let Some(log) = &inputs.audit_log
-            && let Some(dir) = std::path::Path::new(log).parent()
-        {
-            config.extra_write_paths.push(dir.to_path_buf());
-        }
-        let plan = rex_sandbox::plan(prepared.gate.policies(), &config);
-        let report = rex_sandbox::apply(&plan)
-            .map_err(|e| Fatal::new(ErrorType::InternalException, format!("sandbox: {e}")))?;
-        prepared.request.notes.extend(report.lines());
-        sandbox_summary(&report)
+    let applied = backstop(prepared.gate.policies(), inputs)?;
+    record_backstop(prepared, applied)
+}
+
+/// What applying the backstop gave: lines for the run's logs, and the `run` record.
+struct Backstop {
+    notes: Vec<String>,
+    summary: rex_policy::audit::SandboxSummary,
+}
+
+/// Plans the backstop from `policies` and applies it to this process (nothing in `Off`).
+fn backstop(policies: &Policies, inputs: &Inputs) -> Result<Backstop, Fatal> {
+    if inputs.sandbox == rex_sandbox::SandboxMode::Off {
+        return Ok(Backstop {
+            notes: Vec::new(),
+            summary: rex_policy::audit::SandboxSummary {
+                mode: inputs.sandbox.to_string(),
+                landlock_abi: None,
+                enforced: Vec::new(),
+                left_out: vec!["everything: the SDK's policy checks are the only wall".to_owned()],
+            },
+        });
+    }
+    let mut config = rex_sandbox::SandboxConfig {
+        mode: inputs.sandbox,
+        helper_threads: vec![rex_policy::schema::PREWARM_THREAD.to_owned()],
+        ..Default::default()
     };
-    prepared.gate.log_run(&summary).map_err(|e| {
+    if let Some(log) = &inputs.audit_log
+        && let Some(dir) = std::path::Path::new(log).parent()
+    {
+        config.extra_write_paths.push(dir.to_path_buf());
+    }
+    let plan = rex_sandbox::plan(policies, &config);
+    let report = rex_sandbox::apply(&plan)
+        .map_err(|e| Fatal::new(ErrorType::InternalException, format!("sandbox: {e}")))?;
+    Ok(Backstop {
+        notes: report.lines(),
+        summary: sandbox_summary(&report),
+    })
+}
+
+/// Puts the backstop's lines into the run's logs and writes the `run` record.
+fn record_backstop(prepared: &mut Prepared, applied: Backstop) -> Result<(), Fatal> {
+    prepared.request.notes.extend(applied.notes);
+    prepared.gate.log_run(&applied.summary).map_err(|e| {
         Fatal::new(
             ErrorType::CommunicationException,
             format!("cannot write the run record: {e}"),

@@ -120,6 +120,13 @@ fn required_sandbox_is_recorded_before_the_first_decision() {
         "{enforced:?}"
     );
     assert!(enforced.contains(&"no_new_privs"), "{enforced:?}");
+    // The runner applies the sandbox while its schema thread may still run (a listed
+    // helper): `required` accepted it, and nothing is reported as left outside Landlock.
+    assert!(
+        !sandbox["left_out"].to_string().contains("threads"),
+        "{}",
+        sandbox["left_out"]
+    );
     assert!(
         enforced.iter().any(|e| e.starts_with("limits: ")),
         "{enforced:?}"

@@ -131,16 +131,7 @@ impl Policies {
 
     /// Reads and validates several policy files as one set.
     pub fn load_files<S: AsRef<str>>(paths: &[S]) -> Result<Self, PolicyError> {
-        let mut sources = Vec::with_capacity(paths.len());
-        for path in paths {
-            let path = path.as_ref();
-            let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-                path: path.to_owned(),
-                source,
-            })?;
-            sources.push((path.to_owned(), text));
-        }
-        Self::from_owned_sources(sources)
+        Self::from_owned_sources(read_sources(paths)?)
     }
 
     /// Validates policy text; `name` is used in diagnostics in place of a file name.
@@ -155,15 +146,67 @@ impl Policies {
     }
 
     fn from_owned_sources(sources: Vec<(String, String)>) -> Result<Self, PolicyError> {
+        Self::load_meanwhile(sources, |_| ()).map(|(policies, ())| policies)
+    }
+
+    /// Like [`Policies::load_files`], and calls `meanwhile` once with the parsed set
+    /// while its validation waits for the schema (which builds on another thread, see
+    /// [`crate::schema::prewarm`]): work that needs the policies but not their validation,
+    /// such as applying the kernel backstop they imply, then overlaps the schema build.
+    ///
+    /// `meanwhile` may see a set that turns out not to validate; its result is returned
+    /// only with a set that does. On an error it may or may not have run. Files with an
+    /// error take the slow path (see [`Policies`]), where `meanwhile` runs after
+    /// validation.
+    pub fn load_files_meanwhile<S: AsRef<str>, T>(
+        paths: &[S],
+        meanwhile: impl FnOnce(&Policies) -> T,
+    ) -> Result<(Self, T), PolicyError> {
+        Self::load_meanwhile(read_sources(paths)?, meanwhile)
+    }
+
+    fn load_meanwhile<T, F: FnOnce(&Policies) -> T>(
+        sources: Vec<(String, String)>,
+        meanwhile: F,
+    ) -> Result<(Self, T), PolicyError> {
         let validator = LazyValidator::default();
-        match load_by_shape(&sources, &validator)? {
-            Some(inner) => Ok(Self {
-                inner: Arc::new(Inner { sources, ..inner }),
+        let Some(shaped) = parse_by_shape(&sources)? else {
+            return whole_meanwhile(sources, &validator, meanwhile);
+        };
+        let policies = Self {
+            inner: Arc::new(Inner {
+                sources,
+                ..shaped.inner
             }),
-            None => load_whole(sources, &validator).map(|inner| Self {
-                inner: Arc::new(inner),
-            }),
+        };
+        // Ran, or still to run (a set with a duplicate id is never handed out).
+        let early: Result<T, F> = match shaped.duplicate {
+            None => Ok(meanwhile(&policies)),
+            Some(_) => Err(meanwhile),
+        };
+        if shapes_validate(&validator, &shaped.shapes)? {
+            if let Some(id) = shaped.duplicate {
+                return Err(PolicyError::DuplicateId(id));
+            }
+            if let Ok(value) = early {
+                return Ok((policies, value));
+            }
         }
+        // Errors or warnings: the whole text, every problem reported.
+        let sources = match Arc::try_unwrap(policies.inner) {
+            Ok(inner) => inner.sources,
+            Err(shared) => shared.sources.clone(),
+        };
+        let (whole, value) = match early {
+            Ok(value) => (load_whole(sources, &validator)?, value),
+            Err(meanwhile) => return whole_meanwhile(sources, &validator, meanwhile),
+        };
+        Ok((
+            Self {
+                inner: Arc::new(whole),
+            },
+            value,
+        ))
     }
 
     /// The Cedar policy set, every policy parsed (on first call). For tools that look at
@@ -467,6 +510,49 @@ fn substitute(v: &mut Value, resolve: &dyn Fn(&str) -> Option<String>) {
     }
 }
 
+/// Every file's `(path, text)`, in order.
+fn read_sources<S: AsRef<str>>(paths: &[S]) -> Result<Vec<(String, String)>, PolicyError> {
+    let mut sources = Vec::with_capacity(paths.len());
+    for path in paths {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        sources.push((path.to_owned(), text));
+    }
+    Ok(sources)
+}
+
+/// [`load_whole`], then `meanwhile` on the loaded set.
+fn whole_meanwhile<T>(
+    sources: Vec<(String, String)>,
+    validator: &LazyValidator,
+    meanwhile: impl FnOnce(&Policies) -> T,
+) -> Result<(Policies, T), PolicyError> {
+    let policies = Policies {
+        inner: Arc::new(load_whole(sources, validator)?),
+    };
+    let value = meanwhile(&policies);
+    Ok((policies, value))
+}
+
+/// Whether the shapes of a set validate with neither errors nor warnings (waits for the
+/// schema). A validated shape decides validation for every policy of that shape.
+fn shapes_validate(validator: &LazyValidator, shapes: &PolicySet) -> Result<bool, PolicyError> {
+    let checked = validator.get()?.validate(shapes, ValidationMode::Strict);
+    Ok(checked.validation_errors().next().is_none()
+        && checked.validation_warnings().next().is_none())
+}
+
+/// What [`parse_by_shape`] parsed: the set without its sources, the representative policy
+/// of each shape (to validate), and the first duplicate id, if any.
+struct Shaped {
+    inner: Inner,
+    shapes: PolicySet,
+    duplicate: Option<String>,
+}
+
 /// The validator, made on first use: a load parses before it validates, and parsing needs
 /// no schema, so the schema can still be building on another thread while the policy text
 /// is parsed ([`crate::schema::prewarm`]).
@@ -483,14 +569,11 @@ impl LazyValidator {
     }
 }
 
-/// The fast load (see [`Policies`]). `Ok(None)` when a file cannot be split, a shape does
-/// not parse, or validation finds anything at all: the caller then loads the whole text,
-/// which reports every problem exactly. Duplicate ids are reported here. The returned
-/// `Inner` has no `sources` yet (the caller moves them in).
-fn load_by_shape(
-    sources: &[(String, String)],
-    validator: &LazyValidator,
-) -> Result<Option<Inner>, PolicyError> {
+/// The fast load (see [`Policies`]), without validation. `None` when a file cannot be
+/// split or a shape does not parse: the caller then loads the whole text, which reports
+/// every problem exactly. The returned `Inner` has no `sources` yet (the caller moves
+/// them in).
+fn parse_by_shape(sources: &[(String, String)]) -> Result<Option<Shaped>, PolicyError> {
     let mut split = Vec::with_capacity(sources.len());
     for (_, text) in sources {
         match statements::split(text) {
@@ -564,12 +647,6 @@ fn load_by_shape(
     let Ok(shapes) = shapes else {
         return Ok(None);
     };
-    let checked = validator.get()?.validate(&shapes, ValidationMode::Strict);
-    if checked.validation_errors().next().is_some()
-        || checked.validation_warnings().next().is_some()
-    {
-        return Ok(None);
-    }
 
     // Ids: `@id("...")`, otherwise `policy<N>` in load order; all distinct. One string
     // for all of them.
@@ -593,12 +670,11 @@ fn load_by_shape(
     }
     let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
     seen.reserve(id_ranges.len());
-    for range in &id_ranges {
-        let id = ids.get(range.clone()).unwrap_or_default();
-        if !seen.insert(id) {
-            return Err(PolicyError::DuplicateId(id.to_owned()));
-        }
-    }
+    let duplicate = id_ranges
+        .iter()
+        .map(|range| ids.get(range.clone()).unwrap_or_default())
+        .find(|id| !seen.insert(id))
+        .map(str::to_owned);
     drop(seen);
 
     let mut entries = Vec::with_capacity(total);
@@ -632,13 +708,17 @@ fn load_by_shape(
             policy,
         });
     }
-    Ok(Some(Inner {
-        entries,
-        templates,
-        marker,
-        ids,
-        slots,
-        ..Inner::default()
+    Ok(Some(Shaped {
+        inner: Inner {
+            entries,
+            templates,
+            marker,
+            ids,
+            slots,
+            ..Inner::default()
+        },
+        shapes,
+        duplicate,
     }))
 }
 

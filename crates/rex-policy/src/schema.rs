@@ -22,6 +22,9 @@ pub const SCHEMA_TEXT: &str = include_str!("schema/rex.cedarschema");
 /// [`SCHEMA_TEXT`] in Cedar's JSON schema form, what [`schema`] is built from.
 pub const SCHEMA_JSON: &str = include_str!("schema/rex.cedarschema.json");
 
+/// The name of the thread [`prewarm`] starts (what `/proc/self/task/*/comm` shows).
+pub const PREWARM_THREAD: &str = "rex-schema";
+
 static SCHEMA: OnceLock<Result<Schema, String>> = OnceLock::new();
 
 /// The parsed schema, built once per process (a caller that arrives while another thread
@@ -33,20 +36,26 @@ pub fn schema() -> Result<&'static Schema, String> {
         .map_err(Clone::clone)
 }
 
+/// Whether the schema is built in this process (one still building is not).
+pub fn is_built() -> bool {
+    SCHEMA.get().is_some()
+}
+
 /// Starts building the schema on a new thread and returns it, or `None` when the schema
 /// is already built (or no thread can be started: the first user then builds it).
 ///
 /// A short run spends about a third of its start-up building the schema; a policy load
-/// parses its text before it needs the schema, so the two overlap on two cores. Join the
-/// thread before anything that must see a single-threaded process (applying the sandbox:
-/// Landlock restricts only the calling thread and the threads it starts later). The
-/// thread authorizes nothing and touches nothing outside the process.
+/// parses its text before it needs the schema, so the two overlap on two cores. The
+/// thread authorizes nothing, touches nothing outside the process, and runs no script
+/// code: the runner applies the sandbox while it runs (Landlock restricts only the calling
+/// thread and the threads it starts later; this one only builds the schema and ends, and
+/// is joined before the script starts).
 pub fn prewarm() -> Option<std::thread::JoinHandle<()>> {
     if SCHEMA.get().is_some() {
         return None;
     }
     std::thread::Builder::new()
-        .name("rex-schema".into())
+        .name(PREWARM_THREAD.into())
         .spawn(|| {
             let _ = schema();
         })

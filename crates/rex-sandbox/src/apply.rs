@@ -30,7 +30,7 @@ pub fn apply(plan: &SandboxPlan) -> Result<SandboxReport, SandboxError> {
     // rex-fs re-opens files through a cached /proc/self/fd handle; open it while /proc
     // can still be listed without a rule.
     let _ = rustix_linux_procfs::proc_self_fd();
-    let threads = settled_thread_count().unwrap_or(1);
+    let threads = settled_thread_count(&plan.helper_threads).unwrap_or(1);
 
     match limits::apply(&plan.limits) {
         Ok(()) => report.resource_limits = Some(plan.limits.describe()),
@@ -106,27 +106,38 @@ fn install_seccomp(plan: &SandboxPlan) -> Result<(), SandboxError> {
         .map_err(|e| SandboxError::Seccomp(e.to_string()))
 }
 
-/// Threads of this process once the threads it has just joined are gone. `join` returns
-/// when a thread has released its memory, a moment before the kernel removes it from the
-/// process; the runner joins its schema thread right before applying the sandbox. A
-/// thread that still runs after 10 ms is counted.
-fn settled_thread_count() -> Option<usize> {
-    let mut threads = thread_count()?;
+/// Threads of this process once the threads it has just joined are gone, not counting
+/// running `helpers` (threads named so). `join` returns when a thread has released its
+/// memory, a moment before the kernel removes it from the process. A thread that still
+/// runs after 10 ms is counted.
+fn settled_thread_count(helpers: &[String]) -> Option<usize> {
+    let mut threads = thread_count(helpers)?;
     for _ in 0..20 {
         if threads <= 1 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_micros(500));
-        threads = thread_count()?;
+        threads = thread_count(helpers)?;
     }
     Some(threads)
 }
 
-/// Threads of this process, from `/proc/self/status`.
-fn thread_count() -> Option<usize> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
+/// Threads of this process not named in `helpers`: from `/proc/self/status` when there
+/// are no helpers, else by reading every thread's name in `/proc/self/task`.
+fn thread_count(helpers: &[String]) -> Option<usize> {
+    if helpers.is_empty() {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        return status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok());
+    }
+    let mut count = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let comm = std::fs::read_to_string(task.ok()?.path().join("comm")).unwrap_or_default();
+        if !helpers.iter().any(|h| h == comm.trim_end_matches('\n')) {
+            count += 1;
+        }
+    }
+    Some(count)
 }

@@ -107,4 +107,12 @@ pub struct SandboxConfig {
     /// `WriteFile`, `Truncate`, `MakeReg`). A log file already open before [`crate::apply`]
     /// needs nothing: Landlock checks access when a file is opened.
     pub extra_write_paths: Vec<PathBuf>,
+    /// Names of this process's own threads that may still run when the sandbox is
+    /// applied and are not counted as threads Landlock leaves out: threads that run no
+    /// script code, act on nothing outside the process, and end before the script starts.
+    /// The runner lists its schema thread (`rex-schema`), which builds the Cedar schema
+    /// from text compiled into the binary while the sandbox is applied. Any other thread
+    /// still counts (a note in `auto`, an error in `required` on kernels before Landlock
+    /// ABI 8, which can restrict every thread).
+    pub helper_threads: Vec<String>,
 }

@@ -114,6 +114,8 @@ pub struct SandboxPlan {
     pub(crate) refused: Vec<RefusedSyscall>,
     pub(crate) namespaces: bool,
     pub(crate) notes: Vec<String>,
+    /// [`SandboxConfig::helper_threads`].
+    pub(crate) helper_threads: Vec<String>,
     /// The policy set the plan was derived from, for the ids of [`RuleOrigin::Policy`].
     pub(crate) policies: PolicyNames,
 }
@@ -620,6 +622,7 @@ pub fn plan(policies: &Policies, cfg: &SandboxConfig) -> SandboxPlan {
         refused,
         namespaces,
         notes,
+        helper_threads: cfg.helper_threads.clone(),
         policies: PolicyNames(policies.clone()),
     }
 }
@@ -1076,6 +1079,7 @@ mod tests {
             refused: Vec::new(),
             namespaces: false,
             notes: Vec::new(),
+            helper_threads: Vec::new(),
             policies: PolicyNames(policies),
         };
         assert_eq!(plan.permit_names(ids), ["a", "b"]);

@@ -49,6 +49,10 @@ fn main() {
             required_threads,
         ),
         ("auto_reports_unrestricted_threads", auto_threads),
+        (
+            "named_helper_threads_do_not_count_and_later_threads_are_restricted",
+            helper_threads,
+        ),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -345,6 +349,33 @@ fn auto_threads() {
     }
 }
 
+fn helper_threads() {
+    for mode in ["required", "auto"] {
+        let r = run_child("threads", &[("MODE", mode.into()), ("HELPER", "1".into())]);
+        assert_eq!(r.get("apply"), "ok", "{mode}");
+        assert!(
+            !r.stderr.contains("threads were already running"),
+            "{}",
+            r.stderr
+        );
+        // A thread started after the sandbox is under Landlock: the empty policy permits
+        // no read of this test binary.
+        assert_eq!(r.get("read_in_new_thread"), EACCES, "{mode}");
+    }
+    // The same thread unnamed still counts.
+    let r = run_child(
+        "threads",
+        &[("MODE", "auto".into()), ("HELPER", "0".into())],
+    );
+    if landlock_abi().unwrap_or(0) < 8 {
+        assert!(
+            r.stderr.contains("threads were already running"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
 // ---------------------------------------------------------------- child side
 
 fn child(name: &str) {
@@ -498,11 +529,25 @@ fn child(name: &str) {
             );
         }
         "threads" => {
-            let _sleeper =
-                std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_secs(30)));
+            // HELPER=1: the other thread is named `helper` and listed as a helper thread.
+            let helper = std::env::var("HELPER").is_ok_and(|h| h == "1");
+            let (named, seen) = std::sync::mpsc::channel();
+            let _sleeper = std::thread::Builder::new()
+                .name("helper".into())
+                .spawn(move || {
+                    let _ = named.send(());
+                    std::thread::sleep(std::time::Duration::from_secs(30));
+                })
+                .unwrap();
+            seen.recv().unwrap();
             let policies = Policies::from_text("t.cedar", "").unwrap();
             let cfg = SandboxConfig {
                 mode,
+                helper_threads: if helper {
+                    vec!["helper".to_owned()]
+                } else {
+                    Vec::new()
+                },
                 ..SandboxConfig::default()
             };
             match apply(&plan(&policies, &cfg)) {
@@ -514,6 +559,9 @@ fn child(name: &str) {
                 }
                 Err(e) => say("apply", format!("err:{e}")),
             }
+            let exe = std::env::current_exe().unwrap();
+            let read = std::thread::spawn(move || std::fs::read(exe).map(|_| ()));
+            say("read_in_new_thread", res(read.join().unwrap()));
             std::process::exit(0);
         }
         "probe_ptrace" => {

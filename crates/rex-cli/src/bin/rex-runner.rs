@@ -5,9 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use rex_cli::{
-    Format, Inputs, apply_sandbox, functions, parse_sandbox, prepare, print_document, run,
-};
+use rex_cli::{Format, Inputs, functions, parse_sandbox, prepare_sandboxed, print_document, run};
 use rex_engine::{RunClass, Watchdog};
 use rex_sandbox::SandboxMode;
 
@@ -73,15 +71,14 @@ fn main() -> ExitCode {
         sandbox: cli.sandbox,
         ..Inputs::new(cli.script_file.unwrap_or_default())
     };
-    let mut prepared =
-        match prepare(&inputs).and_then(|mut p| apply_sandbox(&mut p, &inputs).map(|()| p)) {
-            Ok(p) => p,
-            Err(fatal) => {
-                // The original prints fatal documents as compact JSON whatever the format.
-                let _ = print_document(&fatal.document(), Format::Json, false);
-                return ExitCode::from(1);
-            }
-        };
+    let mut prepared = match prepare_sandboxed(&inputs) {
+        Ok(p) => p,
+        Err(fatal) => {
+            // The original prints fatal documents as compact JSON whatever the format.
+            let _ = print_document(&fatal.document(), Format::Json, false);
+            return ExitCode::from(1);
+        }
+    };
     // The process prints the document and exits right after the run: the deadline is
     // enforced by the watchdog, with no per-operation callback.
     prepared.request.watchdog = Watchdog::ExitProcess;

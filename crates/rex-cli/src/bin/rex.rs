@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use rex_cli::{
-    Format, Inputs, apply_sandbox, functions, mcp_cmd, parse_mode, parse_sandbox, parse_timeout,
-    policy_cmd, prepare, print_document, run,
+    Format, Inputs, functions, mcp_cmd, parse_mode, parse_sandbox, parse_timeout, policy_cmd,
+    prepare, prepare_sandboxed, print_document, run,
 };
 use rex_engine::{RunClass, Watchdog};
 use rex_policy::{Mode, Policies};
@@ -336,7 +336,7 @@ fn policy_command(command: PolicyCommand) -> ExitCode {
 }
 
 fn run_command(inputs: &Inputs, format: Format, verbose: bool) -> ExitCode {
-    let prepared = prepare(inputs).and_then(|mut p| apply_sandbox(&mut p, inputs).map(|()| p));
+    let prepared = prepare_sandboxed(inputs);
     let mut prepared = match prepared {
         Ok(p) => p,
         Err(fatal) => {
