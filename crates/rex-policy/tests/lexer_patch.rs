@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 //! The vendored lalrpop-util (`vendor/lalrpop-util`, see its `REX-PATCH.md`) shares one
 //! compiled lexer among Cedar's parsers and hands lazy-DFA caches from one parse to the
 //! next. These tests check that a parse gives the same result whatever the parses before

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 //! `Policies::load_files_meanwhile`: the work it is given runs on the parsed set before
 //! the validation needs the schema, exactly once, and its result comes back only with a
 //! set that loads. One test function: the first check needs a process in which nothing
