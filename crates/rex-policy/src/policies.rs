@@ -173,7 +173,6 @@ impl Policies {
         let Some(shaped) = parse_by_shape(&sources)? else {
             return whole_meanwhile(sources, &validator, meanwhile);
         };
-        crate::schema::warm_extensions();
         let policies = Self {
             inner: Arc::new(Inner {
                 sources,

@@ -14,7 +14,7 @@
 
 use std::sync::OnceLock;
 
-use cedar_policy::{Entities, Schema, SchemaFragment};
+use cedar_policy::Schema;
 
 /// The schema text, compatible with the original REX schema (additions only).
 pub const SCHEMA_TEXT: &str = include_str!("schema/rex.cedarschema");
@@ -31,25 +31,9 @@ static SCHEMA: OnceLock<Result<Schema, String>> = OnceLock::new();
 /// builds it waits for that build).
 pub fn schema() -> Result<&'static Schema, String> {
     SCHEMA
-        .get_or_init(|| {
-            // In two steps, not `Schema::from_json_str`: that one first builds Cedar's
-            // extension table (a process-wide `LazyLock`), which only the second step
-            // needs, so a policy load on another thread can build the table while this
-            // one reads the JSON ([`warm_extensions`]).
-            let fragment = SchemaFragment::from_json_str(SCHEMA_JSON).map_err(|e| e.to_string())?;
-            Schema::from_schema_fragments([fragment]).map_err(|e| e.to_string())
-        })
+        .get_or_init(|| Schema::from_json_str(SCHEMA_JSON).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(Clone::clone)
-}
-
-/// Builds Cedar's extension table (`ip`, `decimal`, `datetime`...; built once per
-/// process) on this thread, if no thread has. A policy load calls it after parsing, while
-/// the schema thread ([`prewarm`]) reads the schema JSON and before that thread needs the
-/// table: the two threads then split the work instead of one waiting for the other.
-pub fn warm_extensions() {
-    // Any API that takes Cedar's extensions builds the table; this one does nothing else.
-    let _ = Entities::from_entities([], None);
 }
 
 /// Whether the schema is built in this process (one still building is not).
