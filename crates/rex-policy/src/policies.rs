@@ -539,44 +539,10 @@ fn whole_meanwhile<T>(
 
 /// Whether the shapes of a set validate with neither errors nor warnings (waits for the
 /// schema). A validated shape decides validation for every policy of that shape.
-///
-/// With two shapes or more, half of them are validated on a second thread: validation
-/// is the last step a short run waits for after the schema (Cedar type-checks each
-/// policy once per principal, action and resource type it can apply to: 88 times for the
-/// two policies of the bench's scoped policy), and the schema thread has ended by then.
 fn shapes_validate(validator: &LazyValidator, shapes: &PolicySet) -> Result<bool, PolicyError> {
-    let validator = validator.get()?;
-    let clean = |set: &PolicySet| {
-        let checked = validator.validate(set, ValidationMode::Strict);
-        checked.validation_errors().next().is_none()
-            && checked.validation_warnings().next().is_none()
-    };
-    let all: Vec<&Policy> = shapes.policies().collect();
-    if all.len() < 2 {
-        return Ok(clean(shapes));
-    }
-    let half = |parity: usize| {
-        PolicySet::from_policies(
-            all.iter()
-                .enumerate()
-                .filter(|(i, _)| i % 2 == parity)
-                .map(|(_, p)| (*p).clone()),
-        )
-        .ok()
-    };
-    let (Some(even), Some(odd)) = (half(0), half(1)) else {
-        return Ok(clean(shapes));
-    };
-    Ok(std::thread::scope(|scope| {
-        let other = std::thread::Builder::new()
-            .name("rex-validate".into())
-            .spawn_scoped(scope, || clean(&odd));
-        let here = clean(&even);
-        here && match other {
-            Ok(thread) => thread.join().unwrap_or(false),
-            Err(_) => clean(&odd),
-        }
-    }))
+    let checked = validator.get()?.validate(shapes, ValidationMode::Strict);
+    Ok(checked.validation_errors().next().is_none()
+        && checked.validation_warnings().next().is_none())
 }
 
 /// What [`parse_by_shape`] parsed: the set without its sources, the representative policy
