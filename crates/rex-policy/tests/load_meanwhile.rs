@@ -71,6 +71,36 @@ fn meanwhile_runs_once_before_the_schema_is_needed_and_only_a_loaded_set_is_retu
     );
     assert!(calls.get() <= 1);
 
+    // 2b. Several shapes: an invalid policy in any position refuses the set.
+    let shapes = [
+        r#"permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"/a");"#,
+        r#"permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource == file_system::File::"/b");"#,
+        r#"permit(principal, action == file_system::Action::"stat", resource) when { resource.path == "/c" };"#,
+        r#"forbid(principal, action, resource) when { context has x };"#,
+    ];
+    for broken in [vec![0], vec![1], vec![2], vec![3], vec![1, 2]] {
+        let text: Vec<String> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if broken.contains(&i) {
+                    p.replacen("Action::\"", "Action::\"x", 1)
+                        .replace("context has x", "1 + \"a\" == 2")
+                } else {
+                    (*p).to_owned()
+                }
+            })
+            .collect();
+        let file = write(&dir, "shapes.cedar", &text.join("\n"));
+        assert!(
+            Policies::load_files_meanwhile(&[&file], |_| ()).is_err(),
+            "broken {broken:?} loaded"
+        );
+    }
+    let file = write(&dir, "shapes.cedar", &shapes.join("\n"));
+    let (loaded, ()) = Policies::load_files_meanwhile(&[&file], |_| ()).unwrap();
+    assert_eq!(loaded.views().count(), 4);
+
     // 3. A duplicate id is refused and the work never sees that set.
     let dup = write(
         &dir,
