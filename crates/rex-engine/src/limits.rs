@@ -73,6 +73,7 @@ pub enum Watchdog {
     /// has written the document, which ends the script thread: `rex run`, `rex-runner`
     /// and server jobs (each a `rex run` child process) do. SDK calls that wait (execute,
     /// HTTP, trace, ...) still end at the deadline by themselves; until the process exits,
-    /// anything the script thread does is still checked by the policy.
+    /// anything the script thread does is still checked by the policy. `run` does not
+    /// wait for the script thread to end after it has sent its document either.
     ExitProcess,
 }
