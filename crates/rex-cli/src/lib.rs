@@ -270,8 +270,11 @@ fn backstop(policies: &Policies, inputs: &Inputs) -> Result<Backstop, Fatal> {
         helper_threads: vec![rex_policy::schema::PREWARM_THREAD.to_owned()],
         ..Default::default()
     };
+    // The gate opens the log after the sandbox is applied (see `prepare_sandboxed`): its
+    // directory, made absolute (`audit.jsonl` has the parent ``), needs a write rule.
     if let Some(log) = &inputs.audit_log
-        && let Some(dir) = std::path::Path::new(log).parent()
+        && let Ok(log) = std::path::absolute(log)
+        && let Some(dir) = log.parent()
     {
         config.extra_write_paths.push(dir.to_path_buf());
     }

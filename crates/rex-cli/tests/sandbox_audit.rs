@@ -277,3 +277,34 @@ fn a_run_record_that_cannot_be_written_refuses_the_run() {
     );
     assert_ne!(doc["output"], "42");
 }
+
+/// The runner opens the decision log after applying the sandbox: a log named relative to
+/// the working directory (`audit.jsonl`, whose parent is the empty path) and one in a
+/// subdirectory are both writable under `required`, and get the run record and decisions.
+#[test]
+fn relative_audit_log_paths_open_under_the_sandbox() {
+    let f = Fixture::new();
+    let (script, policy) = f.read_one_file();
+    std::fs::create_dir(f.p("logs")).unwrap();
+    for log in ["audit.jsonl", "logs/audit.jsonl", "./logs/../audit2.jsonl"] {
+        let out = Command::new(RUNNER)
+            .current_dir(&f.path)
+            .args([
+                "--script-file",
+                &script,
+                "--policy-file",
+                &policy,
+                "--audit-log",
+                log,
+                "--sandbox",
+                "required",
+            ])
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["status"], "SUCCESS", "{log}: {doc}");
+        let lines = log_lines(&f.p(log));
+        assert_eq!(lines[0]["event"], "run", "{log}");
+        assert!(lines.len() >= 3, "{log}: {lines:?}");
+    }
+}
