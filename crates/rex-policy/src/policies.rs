@@ -185,12 +185,14 @@ impl Policies {
             Some(_) => Err(meanwhile),
         };
         if shapes_validate(&validator, &shaped.shapes)? {
-            if let Some(id) = shaped.duplicate {
-                return Err(PolicyError::DuplicateId(id));
-            }
-            if let Ok(value) = early {
-                return Ok((policies, value));
-            }
+            return match (shaped.duplicate, early) {
+                (Some(id), _) => Err(PolicyError::DuplicateId(id)),
+                (None, Ok(value)) => Ok((policies, value)),
+                (None, Err(meanwhile)) => {
+                    let value = meanwhile(&policies);
+                    Ok((policies, value))
+                }
+            };
         }
         // Errors or warnings: the whole text, every problem reported.
         let sources = match Arc::try_unwrap(policies.inner) {
