@@ -179,13 +179,14 @@ fn prepare_here(inputs: &Inputs, sandbox: bool) -> Result<Prepared, Fatal> {
         .principal
         .clone()
         .unwrap_or_else(rex_policy::effective_user_name);
-    let backstop = |policies: &Policies| sandbox.then(|| backstop(policies, inputs));
+    // Applied (when asked) on the parsed policy, while its validation waits for the schema.
+    let apply_if_asked = |policies: &Policies| sandbox.then(|| backstop(policies, inputs));
     let (policies, applied) = if inputs.policies.is_empty() {
         let policies = Policies::empty();
-        let applied = backstop(&policies);
+        let applied = apply_if_asked(&policies);
         (policies, applied)
     } else {
-        Policies::load_files_meanwhile(&inputs.policies, backstop).map_err(|e| {
+        Policies::load_files_meanwhile(&inputs.policies, apply_if_asked).map_err(|e| {
             let error_type = match e {
                 rex_policy::PolicyError::Io { .. } => ErrorType::CommunicationException,
                 _ => ErrorType::InternalException,
