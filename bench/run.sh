@@ -165,4 +165,12 @@ awk -F'\t' -v sizes="$SIZES" '
     printf "compute loop 1M whole process: rex %.3f s, bare rhai %.3f s (original about 1 s)\n", w["compute-1m"], w["x-bare-compute-1000000"]
     }
   }' "$OUT"
+# The harness times bash and /usr/bin/time around every run as well (about 1-1.5 ms on
+# the 2-core machines here); the same start-up spawned directly, for comparison only (the
+# target line above keeps the harness figure).
+if command -v python3 > /dev/null; then
+    printf "start-up, trivial script, spawned directly (no shell, no /usr/bin/time): %s\n" \
+        "$(python3 bench/spawn-time.py $((REPS * 20)) "$RUNNER" --script-file "$SHARED/scripts/trivial.rhai" \
+            --policy-file "$SHARED/policies/read-scoped.cedar" --output-format json)"
+fi
 rm -f "$OUT"
