@@ -204,24 +204,29 @@ fn auto_records_what_was_left_out_and_off_records_that_nothing_was_enforced() {
     );
 }
 
+/// `rex-runner` on `script` under `policy` with the decision log `log` and the sandbox
+/// required.
+fn runner_required(script: &str, policy: &str, log: &str) -> Command {
+    let mut cmd = Command::new(RUNNER);
+    cmd.args([
+        "--script-file",
+        script,
+        "--policy-file",
+        policy,
+        "--audit-log",
+        log,
+        "--sandbox",
+        "required",
+    ]);
+    cmd
+}
+
 #[test]
 fn rex_runner_writes_the_run_record_and_learning_skips_it() {
     let f = Fixture::new();
     let (script, policy) = f.read_one_file();
     let log = f.p("runner.jsonl");
-    let out = Command::new(RUNNER)
-        .args([
-            "--script-file",
-            &script,
-            "--policy-file",
-            &policy,
-            "--audit-log",
-            &log,
-            "--sandbox",
-            "required",
-        ])
-        .output()
-        .unwrap();
+    let out = runner_required(&script, &policy, &log).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -287,18 +292,8 @@ fn relative_audit_log_paths_open_under_the_sandbox() {
     let (script, policy) = f.read_one_file();
     std::fs::create_dir(f.p("logs")).unwrap();
     for log in ["audit.jsonl", "logs/audit.jsonl", "./logs/../audit2.jsonl"] {
-        let out = Command::new(RUNNER)
+        let out = runner_required(&script, &policy, log)
             .current_dir(&f.path)
-            .args([
-                "--script-file",
-                &script,
-                "--policy-file",
-                &policy,
-                "--audit-log",
-                log,
-                "--sandbox",
-                "required",
-            ])
             .output()
             .unwrap();
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
