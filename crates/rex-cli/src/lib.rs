@@ -149,10 +149,10 @@ pub fn prepare_sandboxed(inputs: &Inputs) -> Result<Prepared, Fatal> {
 }
 
 fn prepare_with(inputs: &Inputs, sandbox: bool) -> Result<Prepared, Fatal> {
-    let schema = rex_policy::schema::prewarm();
+    let warm = rex_policy::schema::prewarm();
     let prepared = prepare_here(inputs, sandbox);
-    if let Some(thread) = schema {
-        let _ = thread.join();
+    if let Some(warm) = warm {
+        warm.join();
     }
     prepared
 }

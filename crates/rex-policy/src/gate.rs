@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request,
-    RestrictedExpression, Schema,
+    RestrictedExpression,
 };
 
 use crate::action::Action;
@@ -20,7 +20,7 @@ use crate::path::CanonicalPath;
 use crate::policies::Policies;
 use crate::principal::effective_user_name;
 use crate::resource::{AttrValue, ContextEntity, DIR_TYPE, Resource};
-use crate::schema::schema;
+use crate::schema::PolicySchema;
 
 #[cfg(feature = "test-hooks")]
 #[path = "test_hooks.rs"]
@@ -168,7 +168,7 @@ impl GateBuilder {
 
     /// Builds the gate over `policies`.
     pub fn build(self, policies: Policies) -> Result<Gate, GateError> {
-        let schema = schema().map_err(GateError::Schema)?;
+        let schema = policies.schema().map_err(GateError::Schema)?;
         let principal_name = self.principal.unwrap_or_else(effective_user_name);
         if principal_name.is_empty() {
             return Err(GateError::EmptyPrincipal);
@@ -176,7 +176,7 @@ impl GateBuilder {
         let user_type = type_name("User").map_err(GateError::Schema)?;
         let principal = EntityUid::from_type_name_and_id(user_type, EntityId::new(&principal_name));
         let principal_entity = Entity::new_no_attrs(principal.clone(), HashSet::new());
-        let compiled = Compiled::new(schema, &policies).map_err(GateError::Schema)?;
+        let compiled = Compiled::new(&schema, &policies).map_err(GateError::Schema)?;
         let audit = match self.audit_log {
             Some(path) => Some(AuditLog::open(&path)?),
             None => None,
@@ -221,7 +221,8 @@ pub struct Gate {
     principal: EntityUid,
     principal_entity: Entity,
     policies: Policies,
-    schema: &'static Schema,
+    /// The schema the policies were validated against (maybe cut to their actions).
+    schema: PolicySchema,
     mode: Mode,
     audit: Option<AuditLog>,
     script: Option<String>,
@@ -246,10 +247,14 @@ struct Compiled {
     action_entities: Vec<Entity>,
     types: HashMap<&'static str, EntityTypeName>,
     index: ScopeIndex,
+    /// The actions of the rex schema that the policies' schema left out (see
+    /// [`PolicySchema::left_out`]).
+    left_out: HashSet<Action>,
 }
 
 impl Compiled {
-    fn new(schema: &Schema, policies: &Policies) -> Result<Self, String> {
+    fn new(policy_schema: &PolicySchema, policies: &Policies) -> Result<Self, String> {
+        let schema = policy_schema.schema();
         let mut action_uids = HashMap::new();
         // One parse of `<namespace>::Action` per namespace (Cedar's parser is costly).
         let mut action_types: HashMap<&str, EntityTypeName> = HashMap::new();
@@ -281,6 +286,11 @@ impl Compiled {
             action_entities,
             types,
             index: ScopeIndex::new(policies),
+            left_out: crate::action::ALL
+                .iter()
+                .filter(|a| policy_schema.left_out(a.namespace(), a.name()))
+                .copied()
+                .collect(),
         })
     }
 
@@ -785,6 +795,12 @@ impl Gate {
         context: serde_json::Value,
         context_entities: &[ContextEntity],
     ) -> Result<Outcome, Vec<String>> {
+        // The policies were validated against a schema cut to the actions they name, and
+        // this is not one of them: no policy's scope matches it, so Cedar would deny with
+        // no policy applying (and cannot be asked: the cut schema does not declare it).
+        if self.compiled.left_out.contains(&action) {
+            return Ok(Outcome::Deny(Vec::new()));
+        }
         let action_uid = match self.compiled.action_uids.get(&action) {
             Some(uid) => uid.clone(),
             None => EntityUid::from_type_name_and_id(
@@ -795,14 +811,15 @@ impl Gate {
         let (resource_uid, ancestors, entities) = self
             .entities(resource, context_entities)
             .map_err(|e| vec![e])?;
-        let context = Context::from_json_value(context, Some((self.schema, &action_uid)))
+        let schema = self.schema.schema();
+        let context = Context::from_json_value(context, Some((schema, &action_uid)))
             .map_err(|e| vec![format!("invalid context for {action}: {e}")])?;
         let request = Request::new(
             self.principal.clone(),
             action_uid,
             resource_uid.clone(),
             context,
-            Some(self.schema),
+            Some(schema),
         )
         .map_err(|e| vec![format!("invalid request: {e}")])?;
         let ancestors: Vec<(&str, &str)> =

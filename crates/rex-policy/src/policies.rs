@@ -14,7 +14,7 @@ use cedar_policy::{
 use serde_json::Value;
 
 use crate::error::{PolicyError, SourceDiagnostic};
-use crate::schema::schema;
+use crate::schema::{Choice, Pending, PolicySchema};
 use crate::statements::{self, Shape};
 
 /// Where a policy was written, for explanations and the audit log.
@@ -65,6 +65,8 @@ struct Inner {
     /// The prefix of the slot markers in the templates' entity ids (`{marker}{k}`).
     marker: String,
     set: OnceLock<PolicySet>,
+    /// The schema the set was validated against (unset: no policies, the whole schema).
+    schema: OnceLock<PolicySchema>,
 }
 
 /// One policy of the set.
@@ -146,13 +148,14 @@ impl Policies {
     }
 
     fn from_owned_sources(sources: Vec<(String, String)>) -> Result<Self, PolicyError> {
-        Self::load_meanwhile(sources, |_| ()).map(|(policies, ())| policies)
+        Self::load_meanwhile(sources, |_| (), false).map(|(policies, ())| policies)
     }
 
     /// Like [`Policies::load_files`], and calls `meanwhile` once with the parsed set
-    /// while its validation waits for the schema (which builds on another thread, see
-    /// [`crate::schema::prewarm`]): work that needs the policies but not their validation,
-    /// such as applying the kernel backstop they imply, then overlaps the schema build.
+    /// while the schema its validation needs builds on another thread (named
+    /// [`crate::schema::PREWARM_THREAD`], joined before this returns): work that needs the
+    /// policies but not their validation, such as applying the kernel backstop they
+    /// imply, then overlaps the schema build.
     ///
     /// `meanwhile` may see a set that turns out not to validate; its result is returned
     /// only with a set that does. On an error it may or may not have run. Files with an
@@ -162,17 +165,21 @@ impl Policies {
         paths: &[S],
         meanwhile: impl FnOnce(&Policies) -> T,
     ) -> Result<(Self, T), PolicyError> {
-        Self::load_meanwhile(read_sources(paths)?, meanwhile)
+        Self::load_meanwhile(read_sources(paths)?, meanwhile, true)
     }
 
+    /// The load; with `helper`, the schema builds on a helper thread while `meanwhile`
+    /// runs, else on this thread after it.
     fn load_meanwhile<T, F: FnOnce(&Policies) -> T>(
         sources: Vec<(String, String)>,
         meanwhile: F,
+        helper: bool,
     ) -> Result<(Self, T), PolicyError> {
-        let validator = LazyValidator::default();
         let Some(shaped) = parse_by_shape(&sources)? else {
-            return whole_meanwhile(sources, &validator, meanwhile);
+            return whole_meanwhile(sources, meanwhile);
         };
+        let choice =
+            Choice::for_policies(shaped.inner.templates.iter().map(|t| (&t.policy, t.json())));
         let policies = Self {
             inner: Arc::new(Inner {
                 sources,
@@ -180,11 +187,22 @@ impl Policies {
             }),
         };
         // Ran, or still to run (a set with a duplicate id is never handed out).
-        let early: Result<T, F> = match shaped.duplicate {
-            None => Ok(meanwhile(&policies)),
-            Some(_) => Err(meanwhile),
+        let early = |meanwhile: F| -> Result<T, F> {
+            match shaped.duplicate {
+                None => Ok(meanwhile(&policies)),
+                Some(_) => Err(meanwhile),
+            }
         };
-        if shapes_validate(&validator, &shaped.shapes)? {
+        let (early, built) = if helper {
+            let pending = Pending::start(choice);
+            let early = early(meanwhile);
+            (early, pending.wait())
+        } else {
+            (early(meanwhile), choice.build())
+        };
+        let built = built.map_err(PolicyError::Schema)?;
+        if shapes_validate(built.validator(), &shaped.shapes) {
+            let _ = policies.inner.schema.set(built);
             return match (shaped.duplicate, early) {
                 (Some(id), _) => Err(PolicyError::DuplicateId(id)),
                 (None, Ok(value)) => Ok((policies, value)),
@@ -194,14 +212,15 @@ impl Policies {
                 }
             };
         }
-        // Errors or warnings: the whole text, every problem reported.
+        // Errors or warnings: the whole text against the whole schema, every problem
+        // reported.
         let sources = match Arc::try_unwrap(policies.inner) {
             Ok(inner) => inner.sources,
             Err(shared) => shared.sources.clone(),
         };
         let (whole, value) = match early {
-            Ok(value) => (load_whole(sources, &validator)?, value),
-            Err(meanwhile) => return whole_meanwhile(sources, &validator, meanwhile),
+            Ok(value) => (load_whole(sources)?, value),
+            Err(meanwhile) => return whole_meanwhile(sources, meanwhile),
         };
         Ok((
             Self {
@@ -209,6 +228,26 @@ impl Policies {
             },
             value,
         ))
+    }
+
+    /// The schema the set was validated against, which its gate decides with: a cut of
+    /// the rex schema to the actions the set names, or the whole schema.
+    pub(crate) fn schema(&self) -> Result<PolicySchema, String> {
+        match self.inner.schema.get() {
+            Some(schema) => Ok(schema.clone()),
+            None => Choice::Full.build(),
+        }
+    }
+
+    /// The actions of the schema this set was validated against when that was the rex
+    /// schema cut to the actions the set names (`namespace::Action::"id"`, sorted), or
+    /// `None` when it was the whole schema. A request for an action of the rex schema that
+    /// is not in the cut is denied without evaluating any policy: none can match it.
+    pub fn cut_actions(&self) -> Option<Vec<String>> {
+        match self.inner.schema.get()? {
+            PolicySchema::Full(_) => None,
+            PolicySchema::Cut(cut) => Some(cut.action_names()),
+        }
     }
 
     /// The Cedar policy set, every policy parsed (on first call). For tools that look at
@@ -529,22 +568,20 @@ fn read_sources<S: AsRef<str>>(paths: &[S]) -> Result<Vec<(String, String)>, Pol
 /// [`load_whole`], then `meanwhile` on the loaded set.
 fn whole_meanwhile<T>(
     sources: Vec<(String, String)>,
-    validator: &LazyValidator,
     meanwhile: impl FnOnce(&Policies) -> T,
 ) -> Result<(Policies, T), PolicyError> {
     let policies = Policies {
-        inner: Arc::new(load_whole(sources, validator)?),
+        inner: Arc::new(load_whole(sources)?),
     };
     let value = meanwhile(&policies);
     Ok((policies, value))
 }
 
-/// Whether the shapes of a set validate with neither errors nor warnings (waits for the
-/// schema). A validated shape decides validation for every policy of that shape.
-fn shapes_validate(validator: &LazyValidator, shapes: &PolicySet) -> Result<bool, PolicyError> {
-    let checked = validator.get()?.validate(shapes, ValidationMode::Strict);
-    Ok(checked.validation_errors().next().is_none()
-        && checked.validation_warnings().next().is_none())
+/// Whether the shapes of a set validate with neither errors nor warnings. A validated
+/// shape decides validation for every policy of that shape.
+fn shapes_validate(validator: &Validator, shapes: &PolicySet) -> bool {
+    let checked = validator.validate(shapes, ValidationMode::Strict);
+    checked.validation_errors().next().is_none() && checked.validation_warnings().next().is_none()
 }
 
 /// What [`parse_by_shape`] parsed: the set without its sources, the representative policy
@@ -553,22 +590,6 @@ struct Shaped {
     inner: Inner,
     shapes: PolicySet,
     duplicate: Option<String>,
-}
-
-/// The validator, made on first use: a load parses before it validates, and parsing needs
-/// no schema, so the schema can still be building on another thread while the policy text
-/// is parsed ([`crate::schema::prewarm`]).
-#[derive(Default)]
-struct LazyValidator(std::cell::OnceCell<Validator>);
-
-impl LazyValidator {
-    fn get(&self) -> Result<&Validator, PolicyError> {
-        if let Some(v) = self.0.get() {
-            return Ok(v);
-        }
-        let schema = schema().map_err(PolicyError::Schema)?;
-        Ok(self.0.get_or_init(|| Validator::new(schema.clone())))
-    }
 }
 
 /// The fast load (see [`Policies`]), without validation. `None` when a file cannot be
@@ -740,10 +761,8 @@ fn push_decimal(out: &mut String, n: usize) {
 
 /// Loads every policy of every file, parsed whole by Cedar: the path for files with
 /// errors (every one is reported) or validator warnings.
-fn load_whole(
-    sources: Vec<(String, String)>,
-    validator: &LazyValidator,
-) -> Result<Inner, PolicyError> {
+fn load_whole(sources: Vec<(String, String)>) -> Result<Inner, PolicyError> {
+    let whole = Choice::Full.build().map_err(PolicyError::Schema)?;
     let mut ids = HashSet::new();
     let mut entries = Vec::new();
     let mut templates = Vec::new();
@@ -820,7 +839,9 @@ fn load_whole(
             });
             templates.push(Template::new(renamed, false, ""));
         }
-        let result = validator.get()?.validate(&file_set, ValidationMode::Strict);
+        let result = whole
+            .validator()
+            .validate(&file_set, ValidationMode::Strict);
         invalid.extend(result.validation_errors().map(|e| locate(file, text, e)));
         warnings.extend(result.validation_warnings().map(|w| locate(file, text, w)));
     }
@@ -836,6 +857,7 @@ fn load_whole(
         warnings,
         sources,
         ids: all_ids,
+        schema: OnceLock::from(whole),
         ..Inner::default()
     })
 }

@@ -1,9 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 //! The vendored lalrpop-util (`vendor/lalrpop-util`, see its `REX-PATCH.md`) shares one
-//! compiled lexer among Cedar's parsers and hands lazy-DFA caches from one parse to the
-//! next. These tests check that a parse gives the same result whatever the parses before
-//! it and beside it: the same policies, the same names, the same errors at the same
-//! places, from many threads at once.
+//! compiled lexer among Cedar's parsers, hands lazy-DFA caches from one parse to the
+//! next, and ships the policy grammar's lexer precompiled. These tests check that a parse
+//! gives the same result whatever the parses before it and beside it (the same policies,
+//! the same names, the same errors at the same places, from many threads at once), and
+//! that the precompiled lexer is used and lexes as the one compiled at run time.
 
 use std::str::FromStr;
 
@@ -135,5 +136,153 @@ fn threads_parsing_at_once_get_the_single_thread_results() {
         for (h, want) in handles.into_iter().zip(&expected) {
             assert_eq!(&h.join().unwrap(), want);
         }
+    }
+}
+
+/// The token set of Cedar's policy grammar (the one with `permit`), registered by a parse.
+fn policy_token_set() -> Vec<(String, bool)> {
+    let _ = Policy::parse(None, POLICIES[0]);
+    lalrpop_util::lexer::token_sets()
+        .into_iter()
+        .find(|set| set.iter().any(|(regex, _)| regex == "(?:permit)"))
+        .expect("a policy parse registered the policy grammar's token set")
+}
+
+/// Cedar's policy grammar lexes with the precompiled DFA (so no run compiles it). After a
+/// Cedar upgrade that changes the grammar's tokens this fails: regenerate the DFA with
+/// `REX_BLESS_LEXER=1 cargo test -p rex-policy --test lexer_patch`.
+#[test]
+fn the_policy_grammar_uses_the_precompiled_lexer() {
+    let set = policy_token_set();
+    if std::env::var_os("REX_BLESS_LEXER").is_some() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../vendor/lalrpop-util/src/lexer"
+        );
+        let bytes = lalrpop_util::lexer::precompile(&set).unwrap();
+        std::fs::write(format!("{dir}/cedar-policy.dfa"), bytes).unwrap();
+        let source = std::fs::read_to_string(format!("{dir}/precompiled.rs")).unwrap();
+        let start = source.find("pub(crate) const TOKENS").unwrap();
+        let end = start + source[start..].find("];").unwrap() + 2;
+        let mut tokens = String::from("pub(crate) const TOKENS: &[(&str, bool)] = &[\n");
+        for (regex, skip) in &set {
+            tokens.push_str(&format!("    ({regex:?}, {skip}),\n"));
+        }
+        tokens.push_str("];");
+        std::fs::write(
+            format!("{dir}/precompiled.rs"),
+            format!("{}{tokens}{}", &source[..start], &source[end..]),
+        )
+        .unwrap();
+        return;
+    }
+    let builder =
+        lalrpop_util::lexer::MatcherBuilder::new(set.iter().map(|(r, s)| (r.as_str(), *s)))
+            .unwrap();
+    assert!(
+        builder.is_precompiled(),
+        "Cedar's policy tokens differ from the precompiled lexer's: regenerate it with \
+         `REX_BLESS_LEXER=1 cargo test -p rex-policy --test lexer_patch`"
+    );
+}
+
+/// The precompiled DFA lexes every text exactly as the DFA compiled at run time from the
+/// same token set: the same tokens at the same offsets, the same errors at the same places.
+#[test]
+fn the_precompiled_lexer_lexes_as_the_compiled_one() {
+    use lalrpop_util::lexer::MatcherBuilder;
+    let set = policy_token_set();
+    let pairs = || set.iter().map(|(r, s)| (r.as_str(), *s));
+    let precompiled = MatcherBuilder::new(pairs()).unwrap();
+    let compiled = MatcherBuilder::compiled(pairs()).unwrap();
+    assert!(precompiled.is_precompiled() && !compiled.is_precompiled());
+    // Up to the first error, as a parser stops there (after an empty skipped match the
+    // lexer reports the same error forever).
+    let lex = |builder: &MatcherBuilder, text: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        for token in builder.matcher::<()>(text) {
+            out.push(format!("{token:?}"));
+            if token.is_err() {
+                break;
+            }
+        }
+        out
+    };
+    let mut texts: Vec<String> = POLICIES
+        .iter()
+        .chain(NAMES)
+        .chain(SCHEMAS)
+        .map(|t| (*t).to_owned())
+        .collect();
+    texts.push(rex_policy::schema::SCHEMA_TEXT.to_owned());
+    let pieces = [
+        "a",
+        "Z",
+        "_",
+        "0",
+        "9",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\u{a0}",
+        "\u{85}",
+        "\u{2028}",
+        "\u{3000}",
+        "\"",
+        "\\",
+        "/",
+        "//",
+        "*",
+        "!",
+        "=",
+        "==",
+        "<",
+        ">",
+        "&",
+        "&&",
+        "|",
+        "?",
+        "@",
+        ":",
+        "::",
+        ";",
+        ",",
+        ".",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "+",
+        "-",
+        "%",
+        "é",
+        "🦀",
+        "permit",
+        "action",
+        "in",
+        "is",
+        "?principal",
+        "like",
+        "true",
+    ];
+    let mut rng = 0x853C_49E6_748F_EA9Bu64;
+    for _ in 0..5000 {
+        let mut text = String::new();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        for _ in 0..rng % 24 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            text.push_str(pieces[(rng % pieces.len() as u64) as usize]);
+        }
+        texts.push(text);
+    }
+    for text in &texts {
+        assert_eq!(lex(&precompiled, text), lex(&compiled, text), "{text:?}");
     }
 }

@@ -13,9 +13,13 @@ use core::marker::PhantomData;
 
 use crate::ParseError;
 
+use regex_automata::dfa::{dense, Automaton};
+#[cfg(feature = "rex-precompile")]
+use regex_automata::dfa::StartKind;
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::hybrid::{BuildError, LazyStateID};
 use regex_automata::nfa::thompson::Config as NfaConfig;
+use regex_automata::util::primitives::StateID;
 use regex_automata::util::syntax::Config as SyntaxConfig;
 use regex_automata::{Anchored, Input, MatchKind};
 
@@ -27,6 +31,8 @@ impl fmt::Display for Token<'_> {
     }
 }
 
+mod precompiled;
+
 /// The compiled lexer of one grammar's tokens.
 ///
 /// rex patch (see `REX-PATCH.md`): every parser generated from a grammar (Cedar has seven:
@@ -34,15 +40,25 @@ impl fmt::Display for Token<'_> {
 /// its own DFA, and every `matcher` call built a fresh lazy-DFA cache, so each parse
 /// re-determinized the states it visited. Here the builders of one token set share one
 /// compiled DFA (under `std`), and finished matchers hand their cache back for the next one.
+/// The token set of Cedar's policy grammar comes precompiled (a dense DFA serialized into
+/// the binary), so no parse compiles it.
 pub struct MatcherBuilder {
     shared: Arc<Shared>,
 }
 
 struct Shared {
-    dfa: DFA,
+    dfa: Dfa,
     skip_vec: Vec<bool>,
     #[cfg(feature = "std")]
     caches: std::sync::Mutex<Vec<Cache>>,
+}
+
+/// The automaton of a token set.
+enum Dfa {
+    /// Compiled at run time, determinized lazily as it is used.
+    Lazy(DFA),
+    /// Precompiled (see `precompiled.rs`), read in place from the binary.
+    Dense(dense::DFA<&'static [u32]>),
 }
 
 /// The token sets compiled so far, each with its compiled lexer (one per grammar in use).
@@ -50,9 +66,76 @@ struct Shared {
 static COMPILED: std::sync::Mutex<Vec<(Vec<(String, bool)>, Arc<Shared>)>> =
     std::sync::Mutex::new(Vec::new());
 
+/// rex patch: the token sets compiled so far in this process (regex, skip), one per
+/// grammar in use, to check and regenerate the precompiled lexer.
+#[doc(hidden)]
+#[cfg(feature = "std")]
+pub fn token_sets() -> Vec<Vec<(String, bool)>> {
+    COMPILED
+        .lock()
+        .map(|compiled| compiled.iter().map(|(key, _)| key.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// rex patch: the dense DFA of a token set, serialized (little-endian) for
+/// `precompiled.rs`. The same patterns and configuration as the lazy DFA.
+#[doc(hidden)]
+#[cfg(feature = "rex-precompile")]
+pub fn precompile(exprs: &[(String, bool)]) -> Result<Vec<u8>, alloc::boxed::Box<dyn std::error::Error>> {
+    let enable_unicode = cfg!(feature = "unicode");
+    let regexes: Vec<&str> = exprs.iter().map(|(r, _)| r.as_str()).collect();
+    let dfa = dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::All)
+                .start_kind(StartKind::Anchored)
+                .minimize(true),
+        )
+        .syntax(syntax_config(enable_unicode))
+        .thompson(nfa_config(enable_unicode))
+        .build_many(&regexes)?;
+    let (bytes, padding) = dfa.to_bytes_little_endian();
+    Ok(bytes[padding..].to_vec())
+}
+
+fn syntax_config(enable_unicode: bool) -> SyntaxConfig {
+    SyntaxConfig::new()
+        .unicode(enable_unicode)
+        .utf8(enable_unicode)
+}
+
+fn nfa_config(enable_unicode: bool) -> NfaConfig {
+    NfaConfig::new().utf8(enable_unicode).shrink(true)
+}
+
 impl MatcherBuilder {
     #[allow(clippy::result_large_err)]
     pub fn new<S>(exprs: impl IntoIterator<Item = (S, bool)>) -> Result<MatcherBuilder, BuildError>
+    where
+        S: AsRef<str>,
+    {
+        Self::build(exprs, true)
+    }
+
+    /// rex patch: a builder whose DFA is compiled here, never shared nor precompiled (to
+    /// compare the precompiled lexer with).
+    #[doc(hidden)]
+    #[allow(clippy::result_large_err)]
+    pub fn compiled<S>(exprs: impl IntoIterator<Item = (S, bool)>) -> Result<MatcherBuilder, BuildError>
+    where
+        S: AsRef<str>,
+    {
+        Self::build(exprs, false)
+    }
+
+    /// rex patch: whether this builder's lexer is the precompiled one.
+    #[doc(hidden)]
+    pub fn is_precompiled(&self) -> bool {
+        matches!(self.shared.dfa, Dfa::Dense(_))
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn build<S>(exprs: impl IntoIterator<Item = (S, bool)>, share: bool) -> Result<MatcherBuilder, BuildError>
     where
         S: AsRef<str>,
     {
@@ -62,6 +145,11 @@ impl MatcherBuilder {
         for (regex, skip) in exprs {
             regex_vec.push(regex);
             skip_vec.push(skip);
+        }
+        if !share {
+            return Ok(MatcherBuilder {
+                shared: Arc::new(Shared::compile(&regex_vec, skip_vec)?),
+            });
         }
         #[cfg(feature = "std")]
         {
@@ -78,7 +166,15 @@ impl MatcherBuilder {
                     shared: Arc::clone(shared),
                 });
             }
-            let shared = Arc::new(Shared::compile(&regex_vec, skip_vec)?);
+            let shared = match Shared::precompiled(&key) {
+                Some(dfa) => Shared {
+                    dfa: Dfa::Dense(dfa),
+                    skip_vec,
+                    caches: std::sync::Mutex::new(Vec::new()),
+                },
+                None => Shared::compile(&regex_vec, skip_vec)?,
+            };
+            let shared = Arc::new(shared);
             compiled.push((key, Arc::clone(&shared)));
             Ok(MatcherBuilder { shared })
         }
@@ -94,14 +190,21 @@ impl MatcherBuilder {
     ) -> Matcher<'input, 'builder, E> {
         let shared = &*self.shared;
         let input = Input::new(text).anchored(Anchored::Yes);
-        let mut cache = shared.take_cache();
-        let start = shared.dfa.start_state_forward(&mut cache, &input).unwrap();
+        let engine = match &shared.dfa {
+            Dfa::Lazy(dfa) => {
+                let mut cache = shared.take_cache();
+                let start = dfa.start_state_forward(&mut cache, &input).unwrap();
+                Engine::Lazy { dfa, cache, start }
+            }
+            Dfa::Dense(dfa) => Engine::Dense {
+                dfa,
+                start: dfa.start_state_forward(&input).unwrap(),
+            },
+        };
         Matcher {
             text,
             consumed: 0,
-            cache: Some(cache),
-            start,
-            dfa: &shared.dfa,
+            engine: Some(engine),
             skip_vec: &shared.skip_vec,
             shared,
             _marker: PhantomData,
@@ -115,19 +218,34 @@ impl Shared {
         let enable_unicode = cfg!(feature = "unicode");
         let dfa = DFA::builder()
             .configure(DFA::config().match_kind(MatchKind::All))
-            .syntax(
-                SyntaxConfig::new()
-                    .unicode(enable_unicode)
-                    .utf8(enable_unicode),
-            )
-            .thompson(NfaConfig::new().utf8(enable_unicode).shrink(true))
+            .syntax(syntax_config(enable_unicode))
+            .thompson(nfa_config(enable_unicode))
             .build_many(regex_vec)?;
         Ok(Shared {
-            dfa,
+            dfa: Dfa::Lazy(dfa),
             skip_vec,
             #[cfg(feature = "std")]
             caches: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// The precompiled DFA when `key` is its token set (same regexes, skip flags and
+    /// order) and the lexer's configuration is the one it was made with.
+    #[cfg(feature = "std")]
+    fn precompiled(key: &[(String, bool)]) -> Option<dense::DFA<&'static [u32]>> {
+        let same = cfg!(feature = "unicode")
+            && cfg!(target_endian = "little")
+            && key.len() == precompiled::TOKENS.len()
+            && key
+                .iter()
+                .zip(precompiled::TOKENS)
+                .all(|((regex, skip), (r, s))| regex == r && skip == s);
+        if !same {
+            return None;
+        }
+        dense::DFA::from_bytes(&precompiled::DFA.bytes)
+            .ok()
+            .map(|(dfa, _)| dfa)
     }
 
     /// A cache for this DFA: one a finished matcher gave back when there is one, else new.
@@ -136,7 +254,11 @@ impl Shared {
         if let Some(cache) = self.caches.lock().ok().and_then(|mut pool| pool.pop()) {
             return cache;
         }
-        self.dfa.create_cache()
+        match &self.dfa {
+            Dfa::Lazy(dfa) => dfa.create_cache(),
+            // Never asked for: a dense DFA needs no cache.
+            Dfa::Dense(_) => unreachable!("a precompiled lexer has no cache"),
+        }
     }
 
     /// Keeps a finished matcher's cache for the next `matcher` call.
@@ -149,13 +271,82 @@ impl Shared {
     }
 }
 
+/// The automaton a matcher runs, with what it needs.
+enum Engine<'builder> {
+    Lazy {
+        dfa: &'builder DFA,
+        cache: Cache,
+        start: LazyStateID,
+    },
+    Dense {
+        dfa: &'builder dense::DFA<&'static [u32]>,
+        start: StateID,
+    },
+}
+
+impl Engine<'_> {
+    /// The longest match at the start of `text`: its end and the highest pattern that
+    /// matches there.
+    fn longest_match(&mut self, text: &str) -> Option<(usize, usize)> {
+        match self {
+            Engine::Lazy { dfa, cache, start } => {
+                let mut match_ = None;
+                'search: {
+                    let mut state = *start;
+                    for (i, byte) in text.bytes().enumerate() {
+                        state = dfa.next_state(cache, state, byte).unwrap();
+                        if state.is_match() {
+                            match_ = Some((state, i));
+                        } else if state.is_dead() {
+                            break 'search;
+                        }
+                    }
+                    state = dfa.next_eoi_state(cache, state).unwrap();
+                    if state.is_match() {
+                        match_ = Some((state, text.len()));
+                    }
+                }
+                let (state, end) = match_?;
+                let index = (0..dfa.match_len(cache, state))
+                    .map(|n| dfa.match_pattern(cache, state, n).as_usize())
+                    .max()
+                    .unwrap();
+                Some((end, index))
+            }
+            Engine::Dense { dfa, start } => {
+                let mut match_ = None;
+                'search: {
+                    let mut state = *start;
+                    for (i, byte) in text.bytes().enumerate() {
+                        state = dfa.next_state(state, byte);
+                        if dfa.is_match_state(state) {
+                            match_ = Some((state, i));
+                        } else if dfa.is_dead_state(state) {
+                            break 'search;
+                        }
+                    }
+                    state = dfa.next_eoi_state(state);
+                    if dfa.is_match_state(state) {
+                        match_ = Some((state, text.len()));
+                    }
+                }
+                let (state, end) = match_?;
+                let index = (0..dfa.match_len(state))
+                    .map(|n| dfa.match_pattern(state, n).as_usize())
+                    .max()
+                    .unwrap();
+                Some((end, index))
+            }
+        }
+    }
+}
+
 pub struct Matcher<'input, 'builder, E> {
     text: &'input str,
     consumed: usize,
-    // Always `Some` until the matcher is dropped and the cache goes back to the builder.
-    cache: Option<Cache>,
-    start: LazyStateID,
-    dfa: &'builder DFA,
+    // Always `Some` until the matcher is dropped and a lazy DFA's cache goes back to the
+    // builder.
+    engine: Option<Engine<'builder>>,
     skip_vec: &'builder [bool],
     shared: &'builder Shared,
     _marker: PhantomData<fn() -> E>,
@@ -163,7 +354,7 @@ pub struct Matcher<'input, 'builder, E> {
 
 impl<E> Drop for Matcher<'_, '_, E> {
     fn drop(&mut self) {
-        if let Some(cache) = self.cache.take() {
+        if let Some(Engine::Lazy { cache, .. }) = self.engine.take() {
             self.shared.return_cache(cache);
         }
     }
@@ -173,7 +364,7 @@ impl<'input, E> Iterator for Matcher<'input, '_, E> {
     type Item = Result<(usize, Token<'input>, usize), ParseError<usize, Token<'input>, E>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let cache = self.cache.as_mut()?;
+        let engine = self.engine.as_mut()?;
         loop {
             let text = self.text;
             let start_offset = self.consumed;
@@ -182,39 +373,14 @@ impl<'input, E> Iterator for Matcher<'input, '_, E> {
                 return None;
             }
 
-            let mut match_ = None;
-            'search: {
-                let mut state = self.start;
-                for (i, byte) in text.bytes().enumerate() {
-                    state = self.dfa.next_state(cache, state, byte).unwrap();
-                    if state.is_match() {
-                        match_ = Some((state, i));
-                    } else if state.is_dead() {
-                        break 'search;
-                    }
-                }
-                state = self.dfa.next_eoi_state(cache, state).unwrap();
-                if state.is_match() {
-                    match_ = Some((state, text.len()));
-                }
-            }
-
-            let (match_state, longest_match) = match match_ {
-                Some(match_) => match_,
+            let (longest_match, index) = match engine.longest_match(text) {
+                Some(found) => found,
                 None => {
                     return Some(Err(ParseError::InvalidToken {
                         location: start_offset,
                     }))
                 }
             };
-            let index = (0..self.dfa.match_len(cache, match_state))
-                .map(|n| {
-                    self.dfa
-                        .match_pattern(cache, match_state, n)
-                        .as_usize()
-                })
-                .max()
-                .unwrap();
 
             let result = &text[..longest_match];
             let remaining = &text[longest_match..];
