@@ -13,7 +13,8 @@
 # when `bench/run.sh` reports that much of the list is stale.
 #
 # The runs: a trivial script with the sandbox on and off, a short read loop and a short
-# denied loop (the SDK's file path and the denial path), under the shipped bench policy.
+# denied loop (the SDK's file path and the denial path), under the shipped bench policy;
+# then the trivial script under the permit-all policy (the whole schema's path).
 # Callgrind records every function executed; the list keeps those defined in the binary,
 # in the order callgrind first met them.
 set -euo pipefail
@@ -34,10 +35,10 @@ printf 'top secret\n' > /tmp/rexbench/secret.txt
 S=$SHARED/scripts P=$SHARED/policies/read-scoped.cedar A=$SHARED/args
 
 n=0
-profile() {  # profile ARGS... : one callgrind run of the runner
+profile() {  # profile ARGS... : one callgrind run of the runner (POLICY overrides the policy)
     n=$((n + 1))
     valgrind --tool=callgrind --demangle=no --callgrind-out-file="$WORK/cg.$n" \
-        "$RUNNER" --policy-file "$P" "$@" > "$WORK/out.$n" 2> "$WORK/err.$n" || true
+        "$RUNNER" --policy-file "${POLICY:-$P}" "$@" > "$WORK/out.$n" 2> "$WORK/err.$n" || true
     grep -q '"status":"SUCCESS"' "$WORK/out.$n" || {
         echo "startup-order.sh: run $n failed: $(head -c 300 "$WORK/out.$n") $(tail -n 3 "$WORK/err.$n")" >&2
         exit 1
@@ -45,6 +46,9 @@ profile() {  # profile ARGS... : one callgrind run of the runner
 }
 profile --script-file "$S/trivial.rhai"
 profile --script-file "$S/trivial.rhai" --sandbox off
+# The scoped policy is validated against the schema cut to its actions; a policy with an
+# unconstrained `action` builds the whole schema (other code, laid out after).
+POLICY=$SHARED/policies/permit-all.cedar profile --script-file "$S/trivial.rhai"
 profile --script-file "$S/read-loop.rhai" --script-arguments-file "$A/read-100.json"
 profile --script-file "$S/deny-loop.rhai" --script-arguments-file "$A/deny-10000.json"
 
