@@ -29,8 +29,7 @@ use cedar_policy::{Schema, Validator};
 
 mod subset;
 
-use subset::ActionName;
-pub(crate) use subset::named_actions;
+use subset::{ActionName, Named};
 
 /// The schema text, compatible with the original REX schema (additions only).
 pub const SCHEMA_TEXT: &str = include_str!("schema/rex.cedarschema");
@@ -202,7 +201,7 @@ impl Choice {
     pub(crate) fn for_policies<'a>(
         policies: impl IntoIterator<Item = (&'a cedar_policy::Policy, Option<&'a serde_json::Value>)>,
     ) -> Self {
-        let mut named = BTreeSet::new();
+        let mut named = Named::default();
         for (policy, est) in policies {
             if matches!(
                 policy.action_constraint(),
@@ -211,7 +210,7 @@ impl Choice {
                 return Self::Full;
             }
             match est {
-                Some(est) if named_actions(est, &mut named) => {}
+                Some(est) if subset::scan(est, &mut named) => {}
                 _ => return Self::Full,
             }
         }

@@ -1,19 +1,29 @@
 //! The rex schema cut down to the actions a policy set can name.
 //!
-//! Building Cedar's schema costs in proportion to its actions (40 in the rex schema), and
-//! so does validating a policy against it. A set whose every policy names its actions
-//! explicitly (`action == A`, `action in [A, B]`, `action in G`) is validated and decided
-//! against a schema that keeps every entity type and only these actions:
+//! Building Cedar's schema costs in proportion to its actions (40 in the rex schema) and
+//! entity types (13), and so does validating a policy against it. A set whose every
+//! policy names its actions explicitly (`action == A`, `action in [A, B]`, `action in G`)
+//! is validated and decided against a schema with only these actions:
 //!
 //! - every action the policies name anywhere (scope and conditions);
 //! - every action under a named one (`action in G` matches all of `G`'s members);
-//! - every group above a kept action, so `action in G` evaluates as in the whole schema.
+//! - every group above a kept action, so `action in G` evaluates as in the whole schema;
+//!
+//! and the entity types of the namespaces it needs, whole: the empty namespace (`User`),
+//! the namespaces of kept actions, and every namespace one of whose type names appears as
+//! a string in the policies or in what is kept (`appliesTo`, attribute and context types),
+//! until nothing more is added. A namespace is kept or dropped whole, so every request
+//! rex makes for a kept action (its resource is of that action's namespace) is checked
+//! against the same types, with the same messages, as in the whole schema.
 //!
 //! Cedar's strict validation type-checks a policy once per request environment its scope
 //! allows: for an explicit action scope these are environments of kept actions only, with
 //! the same principal, resource and context types as in the whole schema, and every
-//! action literal of a condition resolves to the same declaration. So the cut schema
-//! finds a set valid exactly when the whole schema does. Anything this does not
+//! action literal of a condition resolves to the same declaration; an entity type the
+//! policy names that the cut dropped is an error there. A set is accepted on the cut only
+//! when it validates there with neither errors nor warnings; anything else is validated
+//! again against the whole schema (see [`crate::Policies`]). So a set loads, with the
+//! same warnings, exactly when it does against the whole schema. Anything this does not
 //! recognise takes the whole schema: a policy with an unconstrained `action`, an action
 //! the whole schema lacks (its error message names the whole schema's actions), and the
 //! text `Action` anywhere but in an action literal (`action is file_system::Action`, a
@@ -38,14 +48,36 @@ struct Index {
     namespaces: Vec<Namespace>,
     /// Every action with the groups it is directly a member of.
     parents: BTreeMap<ActionName, Vec<ActionName>>,
+    /// Every action with the namespaces whose entity types its declaration names.
+    action_refs: BTreeMap<ActionName, BTreeSet<&'static str>>,
+    /// Every namespace with the namespaces whose entity types its entity types name.
+    type_refs: BTreeMap<&'static str, BTreeSet<&'static str>>,
+    /// The namespaces whose entity types are always kept: the empty one, and those the
+    /// members kept whole (common types) name.
+    always: BTreeSet<&'static str>,
 }
 
 struct Namespace {
     name: &'static str,
-    /// Members other than `actions` (`entityTypes`, `commonTypes`...), raw.
+    /// Members other than `actions` and `entityTypes` (`commonTypes`...), raw.
     others: Vec<(&'static str, &'static RawValue)>,
+    /// The entity types, raw.
+    entity_types: Vec<(&'static str, &'static RawValue)>,
     /// The actions, raw.
     actions: Vec<(&'static str, &'static RawValue)>,
+}
+
+impl Namespace {
+    /// Whether `s` is the name of one of this namespace's entity types, short
+    /// (`Dir`, whatever the namespace it is written in) or qualified (`file_system::Dir`).
+    fn names_a_type(&self, s: &str) -> bool {
+        self.entity_types.iter().any(|(t, _)| {
+            s == *t
+                || s.strip_suffix(t)
+                    .and_then(|p| p.strip_suffix("::"))
+                    .is_some_and(|ns| ns == self.name)
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -78,10 +110,18 @@ fn build_index() -> Option<Index> {
         .collect();
     let mut namespaces = Vec::with_capacity(top.len());
     let mut parents = BTreeMap::new();
+    let mut action_strings = BTreeMap::new();
     for (ns, members) in top {
         let mut others = Vec::new();
+        let mut entity_types = Vec::new();
         let mut actions = Vec::new();
         for (key, raw) in members {
+            if key == "entityTypes" {
+                let declared: BTreeMap<&'static str, &'static RawValue> =
+                    serde_json::from_str(raw.get()).ok()?;
+                entity_types.extend(declared);
+                continue;
+            }
             if key != "actions" {
                 others.push((key, raw));
                 continue;
@@ -102,18 +142,50 @@ fn build_index() -> Option<Index> {
                     })
                     .collect::<Option<Vec<_>>>()?;
                 parents.insert((ns.to_owned(), name.to_owned()), up);
+                let mut strings = BTreeSet::new();
+                strings_of(raw.get(), &mut strings).then_some(())?;
+                action_strings.insert((ns.to_owned(), name.to_owned()), strings);
                 actions.push((name, raw));
             }
         }
         namespaces.push(Namespace {
             name: ns,
             others,
+            entity_types,
             actions,
         });
+    }
+    let named_by = |strings: &BTreeSet<String>| -> BTreeSet<&'static str> {
+        namespaces
+            .iter()
+            .filter(|ns| strings.iter().any(|s| ns.names_a_type(s)))
+            .map(|ns| ns.name)
+            .collect()
+    };
+    let action_refs = action_strings
+        .iter()
+        .map(|(action, strings)| (action.clone(), named_by(strings)))
+        .collect();
+    let mut type_refs = BTreeMap::new();
+    let mut always = BTreeSet::from([""]);
+    for ns in &namespaces {
+        let mut strings = BTreeSet::new();
+        for (_, raw) in &ns.entity_types {
+            strings_of(raw.get(), &mut strings).then_some(())?;
+        }
+        type_refs.insert(ns.name, named_by(&strings));
+        let mut strings = BTreeSet::new();
+        for (_, raw) in &ns.others {
+            strings_of(raw.get(), &mut strings).then_some(())?;
+        }
+        always.extend(named_by(&strings));
     }
     Some(Index {
         namespaces,
         parents,
+        action_refs,
+        type_refs,
+        always,
     })
 }
 
@@ -132,37 +204,71 @@ fn action_namespace(ty: &str) -> Option<String> {
     ty.strip_suffix("::Action").map(str::to_owned)
 }
 
-/// Adds to `out` every action literal in `est` (a policy in Cedar's JSON form). `false`
-/// when the policy mentions `Action` in any other way (then only the whole schema is
-/// known to validate it alike).
-pub(crate) fn named_actions(est: &Value, out: &mut BTreeSet<ActionName>) -> bool {
+/// What policies name: the action literals, and every string (entity types among them).
+#[derive(Debug, Default)]
+pub(crate) struct Named {
+    pub(crate) actions: BTreeSet<ActionName>,
+    pub(crate) strings: BTreeSet<String>,
+}
+
+/// Adds to `named` every action literal and every string in `est` (a policy in Cedar's
+/// JSON form). `false` when the policy mentions `Action` other than in an action literal
+/// (then only the whole schema is known to validate it alike).
+pub(crate) fn scan(est: &Value, named: &mut Named) -> bool {
     match est {
         Value::Object(map) => {
             if let (2, Some(Value::String(ty)), Some(Value::String(id))) =
                 (map.len(), map.get("type"), map.get("id"))
             {
+                named.strings.insert(ty.clone());
                 return match action_namespace(ty) {
                     Some(ns) => {
-                        out.insert((ns, id.clone()));
+                        named.actions.insert((ns, id.clone()));
                         true
                     }
                     None => !ty.contains("Action"),
                 };
             }
             map.iter()
-                .all(|(k, v)| !k.contains("Action") && named_actions(v, out))
+                .all(|(k, v)| !k.contains("Action") && scan(v, named))
         }
-        Value::Array(items) => items.iter().all(|v| named_actions(v, out)),
-        Value::String(s) => !s.contains("Action"),
+        Value::Array(items) => items.iter().all(|v| scan(v, named)),
+        Value::String(s) => {
+            named.strings.insert(s.clone());
+            !s.contains("Action")
+        }
         Value::Null | Value::Bool(_) | Value::Number(_) => true,
+    }
+}
+
+/// Every string in the JSON text `raw` (false when it does not parse).
+fn strings_of(raw: &str, out: &mut BTreeSet<String>) -> bool {
+    fn walk(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::String(s) => {
+                out.insert(s.clone());
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(v) => {
+            walk(&v, out);
+            true
+        }
+        Err(_) => false,
     }
 }
 
 /// The schema for a set that names `named` (and no action in any other way): its JSON
 /// text and the actions it keeps. `None` when the whole schema is needed: an action the
 /// schema does not declare, or a cut that keeps every action.
-pub(crate) fn cut(named: &BTreeSet<ActionName>) -> Option<(String, BTreeSet<ActionName>)> {
+pub(crate) fn cut(named: &Named) -> Option<(String, BTreeSet<ActionName>)> {
     let index = index()?;
+    let named_strings = &named.strings;
+    let named = &named.actions;
     if !named.iter().all(|a| index.parents.contains_key(a)) {
         return None;
     }
@@ -177,6 +283,7 @@ pub(crate) fn cut(named: &BTreeSet<ActionName>) -> Option<(String, BTreeSet<Acti
     if keep.len() == index.parents.len() {
         return None;
     }
+    let types = namespaces_of_types(index, &keep, named_strings)?;
     let mut json = String::from("{");
     for (n, ns) in index.namespaces.iter().enumerate() {
         if n > 0 {
@@ -189,6 +296,18 @@ pub(crate) fn cut(named: &BTreeSet<ActionName>) -> Option<(String, BTreeSet<Acti
             json.push_str(raw.get());
             json.push(',');
         }
+        push_key(&mut json, "entityTypes");
+        json.push('{');
+        if types.contains(ns.name) {
+            for (t, (name, raw)) in ns.entity_types.iter().enumerate() {
+                if t > 0 {
+                    json.push(',');
+                }
+                push_key(&mut json, name);
+                json.push_str(raw.get());
+            }
+        }
+        json.push_str("},");
         push_key(&mut json, "actions");
         json.push('{');
         let mut first = true;
@@ -207,6 +326,35 @@ pub(crate) fn cut(named: &BTreeSet<ActionName>) -> Option<(String, BTreeSet<Acti
     }
     json.push('}');
     Some((json, keep))
+}
+
+/// The namespaces whose entity types a cut keeping the actions `keep` for policies naming
+/// `strings` keeps: see the module docs.
+fn namespaces_of_types(
+    index: &Index,
+    keep: &BTreeSet<ActionName>,
+    strings: &BTreeSet<String>,
+) -> Option<BTreeSet<&'static str>> {
+    let mut kept = index.always.clone();
+    for action in keep {
+        let ns = index.namespaces.iter().find(|n| n.name == action.0)?;
+        kept.insert(ns.name);
+        kept.extend(index.action_refs.get(action)?);
+    }
+    for ns in &index.namespaces {
+        if strings.iter().any(|s| ns.names_a_type(s)) {
+            kept.insert(ns.name);
+        }
+    }
+    let mut todo: Vec<&'static str> = kept.iter().copied().collect();
+    while let Some(ns) = todo.pop() {
+        for referenced in index.type_refs.get(ns)? {
+            if kept.insert(referenced) {
+                todo.push(referenced);
+            }
+        }
+    }
+    Some(kept)
 }
 
 /// Every group `action` is in, directly or through other groups.
@@ -245,12 +393,19 @@ mod tests {
 
     use cedar_policy::{Policy, Schema};
 
-    use super::{ActionName, cut, named_actions};
+    use super::{ActionName, Named, cut, scan};
 
     fn named(policy: &str) -> Option<BTreeSet<ActionName>> {
         let est = Policy::parse(None, policy).unwrap().to_json().unwrap();
-        let mut out = BTreeSet::new();
-        named_actions(&est, &mut out).then_some(out)
+        let mut out = Named::default();
+        scan(&est, &mut out).then_some(out.actions)
+    }
+
+    fn actions(list: &[ActionName]) -> Named {
+        Named {
+            actions: list.iter().cloned().collect(),
+            strings: BTreeSet::new(),
+        }
     }
 
     fn a(ns: &str, id: &str) -> ActionName {
@@ -287,20 +442,38 @@ mod tests {
 
     #[test]
     fn the_cut_keeps_members_of_named_groups_and_groups_of_kept_actions() {
-        let (json, keep) = cut(&BTreeSet::from([a("file_system", "read")])).unwrap();
+        let (json, keep) = cut(&actions(&[a("file_system", "read")])).unwrap();
         assert_eq!(
             keep,
             BTreeSet::from([a("file_system", "read"), a("file_system", "SafeIO")])
         );
         let schema = Schema::from_json_str(&json).unwrap();
         assert_eq!(schema.actions().count(), 2);
-        // Every entity type is kept.
+        // The entity types of the empty namespace and of `file_system`, whole.
+        let mut types: Vec<String> = schema.entity_types().map(ToString::to_string).collect();
+        types.sort();
         assert_eq!(
-            schema.entity_types().count(),
-            super::super::schema().unwrap().entity_types().count()
+            types,
+            [
+                "User",
+                "file_system::Arguments",
+                "file_system::Dir",
+                "file_system::Environment",
+                "file_system::File"
+            ]
+        );
+        // A type of another namespace named in a policy keeps that namespace's types.
+        let mut named = actions(&[a("file_system", "read")]);
+        named.strings.insert("systemd::Service".to_owned());
+        let (json, _) = cut(&named).unwrap();
+        let schema = Schema::from_json_str(&json).unwrap();
+        assert!(
+            schema
+                .entity_types()
+                .any(|t| t.to_string() == "systemd::Systemd")
         );
 
-        let (_, keep) = cut(&BTreeSet::from([a("network", "NetworkAction")])).unwrap();
+        let (_, keep) = cut(&actions(&[a("network", "NetworkAction")])).unwrap();
         for id in ["NetworkAction", "GET", "POST", "PUT", "DELETE", "connect"] {
             assert!(keep.contains(&a("network", id)), "{id} in {keep:?}");
         }
@@ -309,8 +482,8 @@ mod tests {
 
     #[test]
     fn unknown_actions_and_the_whole_set_are_not_cut() {
-        assert_eq!(cut(&BTreeSet::from([a("file_system", "raed")])), None);
-        let all: BTreeSet<ActionName> = super::index().unwrap().parents.keys().cloned().collect();
-        assert_eq!(cut(&all), None);
+        assert_eq!(cut(&actions(&[a("file_system", "raed")])), None);
+        let all: Vec<ActionName> = super::index().unwrap().parents.keys().cloned().collect();
+        assert_eq!(cut(&actions(&all)), None);
     }
 }
