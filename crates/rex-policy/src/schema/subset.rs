@@ -48,13 +48,6 @@ struct Index {
     namespaces: Vec<Namespace>,
     /// Every action with the groups it is directly a member of.
     parents: BTreeMap<ActionName, Vec<ActionName>>,
-    /// Every action with the namespaces whose entity types its declaration names.
-    action_refs: BTreeMap<ActionName, BTreeSet<&'static str>>,
-    /// Every namespace with the namespaces whose entity types its entity types name.
-    type_refs: BTreeMap<&'static str, BTreeSet<&'static str>>,
-    /// The namespaces whose entity types are always kept: the empty one, and those the
-    /// members kept whole (common types) name.
-    always: BTreeSet<&'static str>,
 }
 
 struct Namespace {
@@ -77,6 +70,24 @@ impl Namespace {
                     .and_then(|p| p.strip_suffix("::"))
                     .is_some_and(|ns| ns == self.name)
         })
+    }
+
+    /// Whether the JSON text `raw` has one of this namespace's entity type names as a
+    /// string, short or qualified. An object key with that text counts as well (it errs
+    /// on the side of keeping a namespace).
+    fn named_in(&self, raw: &str) -> bool {
+        self.entity_types.iter().any(|(t, _)| {
+            raw.contains(&format!("\"{t}\""))
+                || (!self.name.is_empty() && raw.contains(&format!("\"{}::{t}\"", self.name)))
+        })
+    }
+
+    /// The raw declaration of action `name`.
+    fn action(&self, name: &str) -> Option<&'static RawValue> {
+        self.actions
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, raw)| *raw)
     }
 }
 
@@ -110,7 +121,6 @@ fn build_index() -> Option<Index> {
         .collect();
     let mut namespaces = Vec::with_capacity(top.len());
     let mut parents = BTreeMap::new();
-    let mut action_strings = BTreeMap::new();
     for (ns, members) in top {
         let mut others = Vec::new();
         let mut entity_types = Vec::new();
@@ -142,9 +152,6 @@ fn build_index() -> Option<Index> {
                     })
                     .collect::<Option<Vec<_>>>()?;
                 parents.insert((ns.to_owned(), name.to_owned()), up);
-                let mut strings = BTreeSet::new();
-                strings_of(raw.get(), &mut strings).then_some(())?;
-                action_strings.insert((ns.to_owned(), name.to_owned()), strings);
                 actions.push((name, raw));
             }
         }
@@ -155,37 +162,9 @@ fn build_index() -> Option<Index> {
             actions,
         });
     }
-    let named_by = |strings: &BTreeSet<String>| -> BTreeSet<&'static str> {
-        namespaces
-            .iter()
-            .filter(|ns| strings.iter().any(|s| ns.names_a_type(s)))
-            .map(|ns| ns.name)
-            .collect()
-    };
-    let action_refs = action_strings
-        .iter()
-        .map(|(action, strings)| (action.clone(), named_by(strings)))
-        .collect();
-    let mut type_refs = BTreeMap::new();
-    let mut always = BTreeSet::from([""]);
-    for ns in &namespaces {
-        let mut strings = BTreeSet::new();
-        for (_, raw) in &ns.entity_types {
-            strings_of(raw.get(), &mut strings).then_some(())?;
-        }
-        type_refs.insert(ns.name, named_by(&strings));
-        let mut strings = BTreeSet::new();
-        for (_, raw) in &ns.others {
-            strings_of(raw.get(), &mut strings).then_some(())?;
-        }
-        always.extend(named_by(&strings));
-    }
     Some(Index {
         namespaces,
         parents,
-        action_refs,
-        type_refs,
-        always,
     })
 }
 
@@ -238,27 +217,6 @@ pub(crate) fn scan(est: &Value, named: &mut Named) -> bool {
             !s.contains("Action")
         }
         Value::Null | Value::Bool(_) | Value::Number(_) => true,
-    }
-}
-
-/// Every string in the JSON text `raw` (false when it does not parse).
-fn strings_of(raw: &str, out: &mut BTreeSet<String>) -> bool {
-    fn walk(v: &Value, out: &mut BTreeSet<String>) {
-        match v {
-            Value::String(s) => {
-                out.insert(s.clone());
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
-        }
-    }
-    match serde_json::from_str::<Value>(raw) {
-        Ok(v) => {
-            walk(&v, out);
-            true
-        }
-        Err(_) => false,
     }
 }
 
@@ -335,26 +293,39 @@ fn namespaces_of_types(
     keep: &BTreeSet<ActionName>,
     strings: &BTreeSet<String>,
 ) -> Option<BTreeSet<&'static str>> {
-    let mut kept = index.always.clone();
-    for action in keep {
-        let ns = index.namespaces.iter().find(|n| n.name == action.0)?;
-        kept.insert(ns.name);
-        kept.extend(index.action_refs.get(action)?);
+    let mut kept = BTreeSet::from([""]);
+    // What the kept declarations name: the kept actions, and the members kept whole
+    // (common types).
+    let mut texts: Vec<&'static str> = Vec::new();
+    for (ns, name) in keep {
+        let declared = index.namespaces.iter().find(|n| n.name == ns)?;
+        kept.insert(declared.name);
+        texts.push(declared.action(name)?.get());
     }
     for ns in &index.namespaces {
+        texts.extend(ns.others.iter().map(|(_, raw)| raw.get()));
         if strings.iter().any(|s| ns.names_a_type(s)) {
             kept.insert(ns.name);
         }
     }
-    let mut todo: Vec<&'static str> = kept.iter().copied().collect();
-    while let Some(ns) = todo.pop() {
-        for referenced in index.type_refs.get(ns)? {
-            if kept.insert(referenced) {
-                todo.push(referenced);
+    // Then the entity types of every kept namespace, until nothing more is added.
+    let mut scanned = BTreeSet::new();
+    loop {
+        for ns in &index.namespaces {
+            if texts.iter().any(|raw| ns.named_in(raw)) {
+                kept.insert(ns.name);
             }
         }
+        texts.clear();
+        for ns in &index.namespaces {
+            if kept.contains(ns.name) && scanned.insert(ns.name) {
+                texts.extend(ns.entity_types.iter().map(|(_, raw)| raw.get()));
+            }
+        }
+        if texts.is_empty() {
+            return Some(kept);
+        }
     }
-    Some(kept)
 }
 
 /// Every group `action` is in, directly or through other groups.
