@@ -13,14 +13,16 @@
 //! after an edit of the text.
 //!
 //! A policy set is validated, and its gate decides, against the schema cut to the actions
-//! the set names when every policy names its actions explicitly (most policies do: a
-//! trivial run's policy names two of the 40 actions). Cedar builds a schema and validates
+//! the set names (and the entity types of the namespaces they need) when every policy
+//! names its actions explicitly (most policies do: a trivial run's policy names two of the
+//! 40 actions). Cedar builds a schema and validates
 //! a policy in time that grows with the schema's actions; the cut took a trivial run's
 //! start-up from 5.5 to 4.5 ms here. Which actions are kept, and why a set then validates
 //! exactly as against the whole schema, is in `subset.rs`; a set with an unconstrained
 //! `action` uses the whole schema ([`schema`]), built once per process.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -71,13 +73,17 @@ pub fn is_built() -> bool {
 /// and the code of a schema build, which every schema build and policy parse needs first.
 /// The thread then waits for one schema to build: the first policy load of the process
 /// hands it the schema it needs (see [`crate::Policies::load_files_meanwhile`]). `None`
-/// when no thread can be started (the load then builds its schema itself).
+/// when this process is warm already or no thread can be started (a load then builds its
+/// schema on a thread of its own, or itself).
 ///
 /// The thread authorizes nothing, touches nothing outside the process, and runs no script
 /// code: the runner applies the sandbox while it runs (Landlock restricts only the calling
 /// thread and the threads it starts later; this one ends, and is joined with
 /// [`Prewarm::join`] before the script starts).
 pub fn prewarm() -> Option<Prewarm> {
+    if WARM.load(Ordering::Acquire) {
+        return None;
+    }
     let (jobs, inbox) = channel::<Job>();
     let thread = std::thread::Builder::new()
         .name(PREWARM_THREAD.into())
@@ -88,6 +94,7 @@ pub fn prewarm() -> Option<Prewarm> {
             // and the build's code is mapped, before the schema a policy needs is known.
             let _ = subset::warm_up();
             let _ = Schema::from_json_str(WARM_UP);
+            WARM.store(true, Ordering::Release);
             if let Ok((choice, reply)) = inbox.recv() {
                 let _ = reply.send(choice.build());
             }
@@ -104,6 +111,9 @@ pub fn prewarm() -> Option<Prewarm> {
 /// A schema small enough to build in microseconds that goes through the steps of a real
 /// build (a record attribute, an entity type reference, an action applying to it).
 const WARM_UP: &str = r#"{"rex":{"entityTypes":{"E":{"shape":{"type":"Record","attributes":{"a":{"type":"String"}}}}},"actions":{"a":{"appliesTo":{"principalTypes":["E"],"resourceTypes":["E"],"context":{"type":"Record","attributes":{}}}}}}}"#;
+
+/// Whether a [`prewarm`] thread has warmed this process up.
+static WARM: AtomicBool = AtomicBool::new(false);
 
 /// A schema to build and where to send it.
 type Job = (Choice, Sender<Result<PolicySchema, String>>);
@@ -356,13 +366,12 @@ mod tests {
         ));
     }
 
-    /// The warm thread builds the first schema a load asks for, or ends when told that
-    /// none will come; without one, a load builds on a thread of its own.
+    /// The warm thread builds the first schema a load asks for; once the process is
+    /// warm there is no second one, and a load builds on a thread of its own. (A warm
+    /// thread given no schema ends when joined: every runner test without a policy file.)
     #[test]
-    fn the_warm_thread_builds_one_schema_or_ends_when_none_comes() {
+    fn the_warm_thread_builds_the_first_schema_asked_for() {
         use super::{Choice, Pending, prewarm};
-        prewarm().unwrap().join();
-
         let warm = prewarm().unwrap();
         let pending = Pending::start(Choice::Full);
         assert!(matches!(pending, Pending::Warm(..)));
@@ -370,6 +379,8 @@ mod tests {
         assert!(std::ptr::eq(built.schema(), super::schema().unwrap()));
         warm.join();
 
+        // Warm now: no second thread; a load builds on a thread of its own.
+        assert!(prewarm().is_none());
         let pending = Pending::start(Choice::Full);
         assert!(matches!(pending, Pending::Thread(..)));
         assert!(pending.wait().is_ok());
