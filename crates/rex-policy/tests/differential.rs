@@ -14,19 +14,8 @@ use rex_policy::{
     Action, CanonicalPath, Gate, Policies, Resource, Verdict, action::fs, schema::schema,
 };
 
-/// A small deterministic generator (no extra dependency).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-}
+mod common;
+use common::Rng;
 
 const PATHS: &[&str] = &[
     "/",

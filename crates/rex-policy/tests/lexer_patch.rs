@@ -8,6 +8,9 @@
 
 use std::str::FromStr;
 
+mod common;
+use common::Rng;
+
 use cedar_policy::{EntityTypeName, Policy, PolicySet, SchemaFragment};
 
 /// Texts that go through different parsers of Cedar's grammar and visit different lexer
@@ -268,17 +271,11 @@ fn the_precompiled_lexer_lexes_as_the_compiled_one() {
         "like",
         "true",
     ];
-    let mut rng = 0x853C_49E6_748F_EA9Bu64;
+    let mut rng = Rng(0x853C_49E6_748F_EA9B);
     for _ in 0..5000 {
         let mut text = String::new();
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        for _ in 0..rng % 24 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            text.push_str(pieces[(rng % pieces.len() as u64) as usize]);
+        for _ in 0..rng.next() % 24 {
+            text.push_str(rng.pick::<&str>(&pieces));
         }
         texts.push(text);
     }

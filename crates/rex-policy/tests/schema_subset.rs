@@ -11,18 +11,8 @@ use std::str::FromStr;
 use cedar_policy::{PolicySet, ValidationMode, Validator};
 use rex_policy::{Policies, schema::schema};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-}
+mod common;
+use common::Rng;
 
 /// Per namespace: actions (and groups), resource scopes and conditions that fit them.
 struct Family {
@@ -113,7 +103,7 @@ fn policy(rng: &mut Rng) -> String {
     let from = |rng: &mut Rng, pick: fn(&Family) -> &'static [&'static str]| -> &'static str {
         let f = if mixed { rng.pick(FAMILIES) } else { family };
         let options: &'static [&'static str] = pick(f);
-        options[(rng.next() % options.len() as u64) as usize]
+        rng.pick::<&'static str>(options)
     };
     let action = match rng.next() % 3 {
         0 => format!("action == {}", from(rng, |f| f.actions)),
