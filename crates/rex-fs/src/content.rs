@@ -40,20 +40,31 @@ pub(crate) fn read_to_string(
 ) -> Result<String, FsError> {
     ensure(permit, READ, path)?;
     let (file, stat) = reopen::for_reading_checked(fd, id, path.as_str())?;
-    read_opened_to_string(&file, &stat, path, max_bytes, permit)
+    read_opened_to_string(&file, &stat, path, max_bytes, Offset::Current, permit)
+}
+
+/// Where a read starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offset {
+    /// At the fd's offset, moving it (`read`).
+    Current,
+    /// At the start of the file, whatever the fd's offset (`pread`; the offset stays).
+    Start,
 }
 
 /// Reads the whole regular file behind `file`, an fd already open for reading whose
-/// `fstat` is `stat`, as UTF-8 (a `read` permit for `path`), at most `max_bytes`.
+/// inode's `fstat` is `stat`, as UTF-8 (a `read` permit for `path`), at most `max_bytes`,
+/// from `from`.
 pub(crate) fn read_opened_to_string(
     file: impl AsFd,
     stat: &rustix::fs::Stat,
     path: &CanonicalPath,
     max_bytes: usize,
+    from: Offset,
     permit: &Permit,
 ) -> Result<String, FsError> {
     ensure(permit, READ, path)?;
-    let bytes = read_bounded_sized(file, path.as_str(), max_bytes, stat)?;
+    let bytes = read_bounded_sized(file, path.as_str(), max_bytes, stat, from)?;
     String::from_utf8(bytes).map_err(|_| FsError::NotUtf8 {
         path: path.to_string(),
     })
@@ -95,7 +106,7 @@ pub(crate) fn read_bounded(
     max_bytes: usize,
 ) -> Result<Vec<u8>, FsError> {
     let stat = sys::fstat(fd.as_fd(), path)?;
-    read_bounded_sized(fd, path, max_bytes, &stat)
+    read_bounded_sized(fd, path, max_bytes, &stat, Offset::Current)
 }
 
 /// [`read_bounded`] with the `fstat` of `fd` already taken (its size only sizes the
@@ -108,12 +119,14 @@ pub(crate) fn read_bounded(
 /// returns exactly that size, short of what was asked, that read met the end of the file
 /// (a short read of a regular file is its end) and no further `read` is made. Otherwise
 /// (a file that changed size, or a `/proc` or `/sys` file whose `fstat` size is not its
-/// length) reading goes on until a `read` returns 0.
+/// length) reading goes on until a `read` returns 0. With [`Offset::Start`] the reads are
+/// `pread`s from offset 0 on, and the fd's own offset is left where it was.
 pub(crate) fn read_bounded_sized(
     fd: impl AsFd,
     path: &str,
     max_bytes: usize,
     stat: &rustix::fs::Stat,
+    from: Offset,
 ) -> Result<Vec<u8>, FsError> {
     let too_large = || FsError::TooLarge {
         path: path.to_owned(),
@@ -141,8 +154,13 @@ pub(crate) fn read_bounded_sized(
         let want = (out.capacity() - start).min(limit - start).min(CHUNK);
         out.resize(start + want, 0);
         let buf = out.get_mut(start..).unwrap_or_default();
-        let n = sys::retry(|| rustix::io::read(fd.as_fd(), &mut *buf))
-            .map_err(|e| FsError::os("read", path, e))?;
+        let n = match from {
+            Offset::Current => sys::retry(|| rustix::io::read(fd.as_fd(), &mut *buf)),
+            Offset::Start => {
+                sys::retry(|| rustix::io::pread(fd.as_fd(), &mut *buf, sys::to_u64(start)))
+            }
+        }
+        .map_err(|e| FsError::os("read", path, e))?;
         out.truncate(start + n.min(want));
         if n == 0 || (sized && n < want && out.len() == size) {
             break;

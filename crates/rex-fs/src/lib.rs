@@ -58,6 +58,7 @@ mod execute;
 mod file;
 mod find;
 mod gzip;
+mod held_reads;
 mod helpers;
 mod known_files;
 mod launcher;

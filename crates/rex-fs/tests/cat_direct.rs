@@ -360,17 +360,18 @@ impl BlockedWriter {
 }
 
 /// A FIFO the policy allows opening and reading is typed through `O_PATH` and never
-/// opened; when it replaces a file `cat` already knew, the open-first route opens it
-/// (non-blocking), closes it unread and forgets the path, so the next `cat` types it
-/// through `O_PATH` again and does not open it.
+/// opened. When it replaces a file this run's thread read (and holds open), the held
+/// route types it `O_PATH` and forgets the path: it is not opened either. Only a run that
+/// knows the path as a file but holds no fd for it (another gate) takes the open-first
+/// route, which opens it non-blocking, closes it unread and forgets the path, so the next
+/// `cat` types it through `O_PATH` again and does not open it.
 #[test]
 fn a_fifo_is_opened_only_where_a_known_file_was_and_then_forgotten() {
     let fx = Fx::new();
     fx.mkdir("d");
     let root = &fx.root;
-    let gate = recording_gate(&format!(
-        r#"permit(principal, action, resource in file_system::Dir::"{root}");"#
-    ));
+    let policy = format!(r#"permit(principal, action, resource in file_system::Dir::"{root}");"#);
+    let gate = recording_gate(&policy);
     let mkfifo = |rel: &str| {
         rustix::fs::mkfifoat(
             rustix::fs::CWD,
@@ -393,13 +394,31 @@ fn a_fifo_is_opened_only_where_a_known_file_was_and_then_forgotten() {
     );
     writer.finish();
 
+    // Read twice by this run (the second time by the open-first route, which holds the
+    // fd), then replaced by a FIFO: typed `O_PATH`, not opened.
+    fx.file("d/held", "public");
+    assert_eq!(cat(&gate, &fx.p("d/held"), 100).unwrap(), "public");
+    assert_eq!(cat(&gate, &fx.p("d/held"), 100).unwrap(), "public");
+    std::fs::remove_file(fx.p("d/held")).unwrap();
+    mkfifo("d/held");
+    let writer = BlockedWriter::start(fx.p("d/held"));
+    assert_kind(
+        cat(&gate, &fx.p("d/held"), 100),
+        IoErrorKind::EntryTypeMismatchError,
+        "replaced while held",
+    );
+    assert!(!writer.released(), "the held route opened a FIFO");
+    writer.finish();
+
+    // Known as a file, but read by another run: the open-first route.
     fx.file("d/was_file", "public");
     assert_eq!(cat(&gate, &fx.p("d/was_file"), 100).unwrap(), "public");
     std::fs::remove_file(fx.p("d/was_file")).unwrap();
     mkfifo("d/was_file");
+    let other = recording_gate(&policy);
     let writer = BlockedWriter::start(fx.p("d/was_file"));
     assert_kind(
-        cat(&gate, &fx.p("d/was_file"), 100),
+        cat(&other, &fx.p("d/was_file"), 100),
         IoErrorKind::EntryTypeMismatchError,
         "replaced",
     );
@@ -407,10 +426,58 @@ fn a_fifo_is_opened_only_where_a_known_file_was_and_then_forgotten() {
     writer.thread.join().unwrap();
     let writer = BlockedWriter::start(fx.p("d/was_file"));
     assert_kind(
-        cat(&gate, &fx.p("d/was_file"), 100),
+        cat(&other, &fx.p("d/was_file"), 100),
         IoErrorKind::EntryTypeMismatchError,
         "forgotten",
     );
     assert!(!writer.released(), "the path was not forgotten");
     writer.finish();
+}
+
+/// The fd a run holds for a path it read is read again only while the path names its
+/// inode: content written in place since is read whole (from offset 0, sized anew), a
+/// file renamed over the path is read instead of the held one, a removed file is missing,
+/// and every `cat` asks the same three requests, each recorded and allowed.
+#[test]
+fn a_held_file_is_read_again_only_while_the_path_names_it() {
+    let fx = Fx::new();
+    fx.mkdir("d");
+    fx.file("d/f", "one");
+    fx.file("d/g", "second file");
+    let root = &fx.root;
+    let gate = recording_gate(&format!(
+        r#"permit(principal, action, resource in file_system::Dir::"{root}");"#
+    ));
+    let path = fx.p("d/f");
+    assert_eq!(cat(&gate, &path, 100).unwrap(), "one");
+    assert_eq!(cat(&gate, &path, 100).unwrap(), "one");
+    // Written in place (same inode): longer, then shorter.
+    std::fs::write(&path, "one, longer now").unwrap();
+    assert_eq!(cat(&gate, &path, 100).unwrap(), "one, longer now");
+    std::fs::write(&path, "1").unwrap();
+    assert_eq!(cat(&gate, &path, 100).unwrap(), "1");
+    // Another inode renamed over it.
+    std::fs::rename(fx.p("d/g"), &path).unwrap();
+    assert_eq!(cat(&gate, &path, 100).unwrap(), "second file");
+    assert_eq!(cat(&gate, &path, 100).unwrap(), "second file");
+    // Too large is still too large.
+    assert_kind(
+        cat(&gate, &path, 5),
+        IoErrorKind::FileContentTooLargeError,
+        "budget",
+    );
+    // Removed, then created again.
+    std::fs::remove_file(&path).unwrap();
+    assert_kind(cat(&gate, &path, 100), IoErrorKind::NotFound, "removed");
+    fx.file("d/f", "three");
+    assert_eq!(cat(&gate, &path, 100).unwrap(), "three");
+    let asked = asked(&gate);
+    let reads = asked
+        .iter()
+        .filter(|(a, r, ok)| a.ends_with(r#""read""#) && *r == file_uid(&path) && *ok)
+        .count();
+    assert_eq!(reads, 8, "{asked:?}");
+    // Three requests per `cat` that found the file, none for the missing one, all allowed.
+    assert_eq!(asked.len(), 3 * 8, "{asked:?}");
+    assert!(asked.iter().all(|(_, _, ok)| *ok), "{asked:?}");
 }

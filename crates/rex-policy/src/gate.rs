@@ -201,9 +201,13 @@ impl GateBuilder {
             compiled,
             memo: Mutex::new(Memo::default()),
             memo_hasher: foldhash::fast::RandomState::default(),
+            id: NEXT_GATE_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 }
+
+/// The [`Gate::id`] of the next gate built in this process.
+static NEXT_GATE_ID: AtomicU64 = AtomicU64::new(1);
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -238,6 +242,8 @@ pub struct Gate {
     memo: Mutex<Memo>,
     /// foldhash, seeded per gate: the memo is on the path of every request.
     memo_hasher: foldhash::fast::RandomState,
+    /// Unique in this process (see [`Gate::id`]).
+    id: u64,
 }
 
 /// What is invariant for the run, computed once at build.
@@ -387,6 +393,14 @@ impl Gate {
     /// Starts building a gate.
     pub fn builder() -> GateBuilder {
         GateBuilder::default()
+    }
+
+    /// A number no other gate built in this process has (gates are counted from 1). It
+    /// identifies the run for state an SDK keeps beside the gate (`rex-fs` keeps files a
+    /// run's thread opened for reading, usable only by the same gate); it authorizes
+    /// nothing.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The principal's name.

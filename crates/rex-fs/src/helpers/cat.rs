@@ -1,14 +1,15 @@
 //! `cat`: a whole file as text.
 
 use rex_policy::action::fs::{OPEN, READ};
-use rex_policy::{Gate, Previewed, Resource};
-use rustix::fd::AsFd;
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rex_policy::{CanonicalPath, Gate, Previewed, Resource};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Mode, OFlags, ResolveFlags, Stat};
 
-use crate::content;
+use crate::content::{self, Offset};
 use crate::entry_type::EntryType;
 use crate::error::FsError;
 use crate::file::read_text_at;
+use crate::held_reads;
 use crate::known_files::{self, Known};
 use crate::resolve::{self, Direct};
 use crate::sys::{self, FileId};
@@ -30,7 +31,9 @@ use super::open_file_at;
 /// than reported missing):
 /// - a canonical spelling already known to name a regular file (`known_files`)
 ///   whose three requests the policy allows outright is opened for reading at once
-///   (`cat_allowed`: four syscalls);
+///   (`cat_allowed`: four syscalls), and the fd is kept (`held_reads`); the next `cat` of
+///   it by the same run on the same thread resolves the path `O_PATH` and reads the kept
+///   fd with `pread` when the path still names its inode (four syscalls, no real open);
 /// - else a canonical spelling is opened `O_PATH` with one `openat2` that refuses every
 ///   symlink (see [`crate::resolve`]), typed, authorized, then re-opened for reading
 ///   through `/proc/self/fd` (seven syscalls);
@@ -54,6 +57,11 @@ pub fn cat(gate: &Gate, path: &str, max_bytes: usize) -> Result<String, FsError>
 /// `File(path)`) are previewed ([`Gate::preview`]: decided, nothing logged yet), then the
 /// file is opened for reading with one `openat2(O_RDONLY|O_NONBLOCK|O_NOCTTY|O_NOFOLLOW,
 /// RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)` and typed with one `fstat` of that fd.
+/// After a successful read the fd is held for this run's thread (`held_reads`). When one
+/// is held for the path already, the path is resolved `O_PATH` with the same `openat2`
+/// flags instead (nothing opened) and typed; if it is the held inode, that fd is read
+/// from offset 0 (`pread`); another regular file there drops the held fd and opens the
+/// path anew; anything else goes on as below.
 ///
 /// Nothing is opened before the policy allowed opening exactly this path: the kernel
 /// refuses any symlink and the spelling has no `..`, so the object opened is the one
@@ -71,6 +79,31 @@ fn cat_allowed(gate: &Gate, known: &Known, max_bytes: usize) -> Option<Result<St
         return refused(gate, open_parent, file);
     };
     let read_file = gate.preview(READ, file)?;
+    let previews = [open_parent, open_file, read_file];
+    if let Some(held) = held_reads::take(gate, path.as_str()) {
+        match still_named(path, held.id) {
+            Named::Same(stat) => {
+                let done = read_confirmed(
+                    gate,
+                    previews,
+                    &held.fd,
+                    &stat,
+                    path,
+                    max_bytes,
+                    Offset::Start,
+                );
+                held_reads::keep(gate, path.as_str(), held.fd, held.id);
+                return Some(done);
+            }
+            // Something else is there now: the held fd is closed, and the path opened anew.
+            Named::Other => {}
+            Named::NotAFile => {
+                known_files::forget(path.as_str());
+                return None;
+            }
+            Named::Unresolved => return None,
+        }
+    }
     let fd = rustix::fs::openat2(
         rustix::fs::CWD,
         path.as_str(),
@@ -84,12 +117,65 @@ fn cat_allowed(gate: &Gate, known: &Known, max_bytes: usize) -> Option<Result<St
         known_files::forget(path.as_str());
         return None;
     }
-    Some((|| {
-        gate.confirm(open_parent)?;
-        gate.confirm(open_file)?;
-        let permit = gate.confirm(read_file)?;
-        content::read_opened_to_string(&fd, &stat, path, max_bytes, &permit)
-    })())
+    let done = read_confirmed(gate, previews, &fd, &stat, path, max_bytes, Offset::Current);
+    if done.is_ok() {
+        held_reads::keep(gate, path.as_str(), fd, FileId::of(&stat));
+    }
+    Some(done)
+}
+
+/// Confirms the three previews of [`cat_allowed`] (counted and logged in the order the
+/// other routes ask them), then reads `fd`, a regular file whose `fstat` is `stat`.
+fn read_confirmed(
+    gate: &Gate,
+    [open_parent, open_file, read_file]: [Previewed<'_>; 3],
+    fd: &OwnedFd,
+    stat: &Stat,
+    path: &CanonicalPath,
+    max_bytes: usize,
+    from: Offset,
+) -> Result<String, FsError> {
+    gate.confirm(open_parent)?;
+    gate.confirm(open_file)?;
+    let permit = gate.confirm(read_file)?;
+    content::read_opened_to_string(fd, stat, path, max_bytes, from, &permit)
+}
+
+/// What a canonical path names now, compared with a held inode.
+enum Named {
+    /// The held inode, a regular file; its `fstat` now.
+    Same(Stat),
+    /// Another regular file.
+    Other,
+    /// Something that is not a regular file.
+    NotAFile,
+    /// Nothing `openat2` reaches without a symlink (missing, a symlink on the way,
+    /// `ENOSYS`): the other routes decide.
+    Unresolved,
+}
+
+/// Resolves `path` `O_PATH` (nothing is opened: no hook, no side effect) with one `openat2`
+/// that refuses every symlink, as the open for reading does, and types what it reached.
+fn still_named(path: &CanonicalPath, held: FileId) -> Named {
+    let Ok(fd) = rustix::fs::openat2(
+        rustix::fs::CWD,
+        path.as_str(),
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    ) else {
+        return Named::Unresolved;
+    };
+    let Ok(stat) = rustix::fs::fstat(&fd) else {
+        return Named::Unresolved;
+    };
+    if sys::entry_type(&stat) != EntryType::File {
+        Named::NotAFile
+    } else if FileId::of(&stat) == held {
+        Named::Same(stat)
+    } else {
+        Named::Other
+    }
 }
 
 /// The answer for a known file whose `open` the gate refuses: the two requests the other
