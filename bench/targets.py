@@ -21,8 +21,15 @@ Each command is spawned directly (posix_spawn + wait4): wall time is taken aroun
 spawn and wait, CPU time (user + sys, microsecond resolution) comes from the child's
 rusage. Peak RSS comes from GNU time's `%M` instead (five runs, median): a child spawned
 by this (Python, about 16 MiB) process is charged the parent's peak at `exec`, because the
-kernel folds the replaced memory's high-water mark into `ru_maxrss`. A per-operation cost is the difference of two loop lengths of the same
-command in the same round, divided by the difference in operations, so start-up cancels.
+kernel folds the replaced memory's high-water mark into `ru_maxrss`.
+
+A per-operation cost is the difference of the medians (over all rounds) of two loop
+lengths of the same command, divided by the difference in operations, so start-up
+cancels; the ratio of two such costs is the target's figure. Beside it, the same figure
+from the first and from the second half of the rounds: where the halves disagree, the
+machine's speed moved more than the margin, and more rounds help. Start-up is the median
+of every run of the trivial script (several per round).
+
 Every command is run once first and its output checked; a failed check stops the run.
 """
 import os
@@ -93,50 +100,50 @@ def spawn(cmd, out=DEVNULL):
         (os.POSIX_SPAWN_DUP2, out, 1), (os.POSIX_SPAWN_DUP2, DEVNULL, 2)])
     _, status, usage = os.wait4(pid, 0)
     wall = (time.perf_counter_ns() - start) / 1e9
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
 
 
-def peak_rss_kib(cmd):
-    """Median of five peak-RSS readings of `cmd` by GNU time (KiB)."""
-    readings = []
-    for _ in range(5):
-        r, w = os.pipe()
-        pid = os.posix_spawn("/usr/bin/time", ["/usr/bin/time", "-f", "%M", *cmd], os.environ,
-                             file_actions=[(os.POSIX_SPAWN_DUP2, DEVNULL, 1), (os.POSIX_SPAWN_DUP2, w, 2)])
-        os.close(w)
-        text = b""
-        while chunk := os.read(r, 65536):
-            text += chunk
-        os.close(r)
-        os.waitpid(pid, 0)
-        readings.append(int(text.split()[-1]))
-    return statistics.median(readings)
-
-
-def check(name, cmd, expect):
+def capture(cmd, fd):
+    """Runs `cmd` with its file descriptor `fd` (1 or 2) captured and the other one
+    discarded; returns (exit code, captured text)."""
     r, w = os.pipe()
     pid = os.posix_spawn(cmd[0], cmd, os.environ, file_actions=[
-        (os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_DUP2, DEVNULL, 2)])
+        (os.POSIX_SPAWN_DUP2, w if fd == 1 else DEVNULL, 1),
+        (os.POSIX_SPAWN_DUP2, w if fd == 2 else DEVNULL, 2)])
     os.close(w)
     chunks = []
     while chunk := os.read(r, 65536):
         chunks.append(chunk)
     os.close(r)
     _, status = os.waitpid(pid, 0)
-    out = b"".join(chunks).decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0 or expect not in out:
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode(errors="replace")
+
+
+def peak_rss_kib(cmd):
+    """Median of five peak-RSS readings of `cmd` by GNU time (KiB)."""
+    return statistics.median(
+        int(capture(["/usr/bin/time", "-f", "%M", *cmd], 2)[1].split()[-1]) for _ in range(5))
+
+
+def check(name, cmd, expect):
+    code, out = capture(cmd, 1)
+    if code != 0 or expect not in out:
         sys.exit(f"targets.py: case `{name}` failed its check (wanted `{expect}`): {out[:300]}")
 
 
-for name, (cmd, expect, fresh) in CASES.items():
-    if fresh:
+def remove(path):
+    if path:
         try:
-            os.remove(fresh)
+            os.remove(path)
         except FileNotFoundError:
             pass
+
+
+for name, (cmd, expect, fresh) in CASES.items():
+    remove(fresh)
     check(name, cmd, expect)
 
-# runs[name] = one list per round of (wall, cpu, maxrss) tuples
+# runs[name] = one list per round of (wall, cpu) pairs
 runs = {name: [] for name in CASES}
 rng = random.Random(int(env("SEED", "7")))
 started = time.monotonic()
@@ -147,29 +154,15 @@ for rnd in range(ROUNDS):
         runs[name].append([])
     for name in order:
         cmd, _, fresh = CASES[name]
-        if fresh:
-            try:
-                os.remove(fresh)
-            except FileNotFoundError:
-                pass
-        wall, cpu, rss, code = spawn(cmd)
+        remove(fresh)
+        wall, cpu, code = spawn(cmd)
         # Removed at once (outside the timing), so the kernel drops its dirty pages instead
         # of writing ~100 MB back while the next commands are timed.
-        if fresh:
-            try:
-                os.remove(fresh)
-            except FileNotFoundError:
-                pass
+        remove(fresh)
         if code != 0:
             sys.exit(f"targets.py: case `{name}` exited with {code} in round {rnd + 1}")
-        runs[name][-1].append((wall, cpu, rss))
+        runs[name][-1].append((wall, cpu))
     print(f"# round {rnd + 1}/{ROUNDS} done, {time.monotonic() - started:.0f} s", file=sys.stderr)
-try:
-    os.remove(LOG)
-except FileNotFoundError:
-    pass
-
-
 def per_op(short, long, ops, field, rounds):
     """Cost of one operation: the difference of the medians (over `rounds`) of two loop
     lengths of the same command, divided by the difference in operations."""
