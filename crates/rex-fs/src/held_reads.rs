@@ -18,7 +18,9 @@
 //! per thread (Landlock domains are per thread: an fd opened under one thread's domain is
 //! never read by another thread) and per gate ([`Gate::id`]): a thread that runs a second
 //! script never reads through the first run's fds. At most [`MAX_HELD`] fds are held; the
-//! oldest is closed for a new one.
+//! oldest is closed for a new one, and all of them when the thread ends. A file removed
+//! while its fd is held keeps its blocks until then (or until the next `cat` of its path
+//! finds it gone and drops the fd).
 
 use std::cell::RefCell;
 
