@@ -192,7 +192,7 @@ impl MatcherBuilder {
         let input = Input::new(text).anchored(Anchored::Yes);
         let engine = match &shared.dfa {
             Dfa::Lazy(dfa) => {
-                let mut cache = shared.take_cache();
+                let mut cache = shared.take_cache(dfa);
                 let start = dfa.start_state_forward(&mut cache, &input).unwrap();
                 Engine::Lazy { dfa, cache, start }
             }
@@ -248,17 +248,14 @@ impl Shared {
             .map(|(dfa, _)| dfa)
     }
 
-    /// A cache for this DFA: one a finished matcher gave back when there is one, else new.
-    fn take_cache(&self) -> Cache {
+    /// A cache for `dfa`, this builder's lazy DFA (a precompiled one needs none): one a
+    /// finished matcher gave back when there is one, else new.
+    fn take_cache(&self, dfa: &DFA) -> Cache {
         #[cfg(feature = "std")]
         if let Some(cache) = self.caches.lock().ok().and_then(|mut pool| pool.pop()) {
             return cache;
         }
-        match &self.dfa {
-            Dfa::Lazy(dfa) => dfa.create_cache(),
-            // Never asked for: a dense DFA needs no cache.
-            Dfa::Dense(_) => unreachable!("a precompiled lexer has no cache"),
-        }
+        dfa.create_cache()
     }
 
     /// Keeps a finished matcher's cache for the next `matcher` call.
