@@ -24,8 +24,9 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use cedar_policy::{Schema, Validator};
 
@@ -85,27 +86,89 @@ pub fn prewarm() -> Option<Prewarm> {
         return None;
     }
     let (jobs, inbox) = channel::<Job>();
-    let thread = std::thread::Builder::new()
-        .name(PREWARM_THREAD.into())
-        .spawn(move || {
-            // The embedded schema taken apart (which the main thread needs first, as soon
-            // as the policy is parsed); then a schema of one entity type and one action:
-            // Cedar builds its extension table, compiles its lexer and its name regexes,
-            // and the build's code is mapped, before the schema a policy needs is known.
-            let _ = subset::warm_up();
-            let _ = Schema::from_json_str(WARM_UP);
-            WARM.store(true, Ordering::Release);
-            if let Ok((choice, reply)) = inbox.recv() {
-                let _ = reply.send(choice.build());
-            }
-        })
-        .ok()?;
+    let thread = spawn_helper(move || {
+        // The embedded schema taken apart (which the main thread needs first, as soon
+        // as the policy is parsed); then a schema of one entity type and one action:
+        // Cedar builds its extension table, compiles its lexer and its name regexes,
+        // and the build's code is mapped, before the schema a policy needs is known.
+        let _ = subset::warm_up();
+        let _ = Schema::from_json_str(WARM_UP);
+        WARM.store(true, Ordering::Release);
+        if let Ok((choice, reply)) = inbox.recv() {
+            let _ = reply.send(choice.build());
+        }
+    })
+    .ok()?;
     if let Ok(mut waiting) = WAITING.lock() {
         *waiting = Some(jobs);
     }
     Some(Prewarm {
         thread: Some(thread),
     })
+}
+
+/// Helper threads started whose name may not be set yet: a new thread has its creator's
+/// name until it first runs and names itself, which on a busy machine (here: a virtual
+/// CPU stolen by the host) can take milliseconds.
+static UNNAMED: Mutex<usize> = Mutex::new(0);
+
+/// Signalled each time a helper thread has named itself.
+static NAMED: Condvar = Condvar::new();
+
+/// Starts `work` on a new thread named [`PREWARM_THREAD`], counted in [`UNNAMED`] until
+/// it runs under that name.
+fn spawn_helper<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<JoinHandle<T>> {
+    count_unnamed(true);
+    let spawned = std::thread::Builder::new()
+        .name(PREWARM_THREAD.into())
+        .spawn(move || {
+            // The standard library names a thread before it runs its closure.
+            count_unnamed(false);
+            work()
+        });
+    if spawned.is_err() {
+        count_unnamed(false);
+    }
+    spawned
+}
+
+fn count_unnamed(started: bool) {
+    let mut unnamed = UNNAMED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if started {
+        *unnamed += 1;
+    } else {
+        *unnamed = unnamed.saturating_sub(1);
+        NAMED.notify_all();
+    }
+}
+
+/// Waits, at most `timeout`, until every helper thread started so far runs under the
+/// name [`PREWARM_THREAD`]; whether they all do. A kernel backstop that tells helper
+/// threads from others by their name (`rex_sandbox::SandboxConfig::helper_threads`)
+/// must call it first: until a new thread first runs, it shows its creator's name, so
+/// it would count as a thread outside the sandbox (and the sandbox would wait for it to
+/// go away, or refuse a `required` run). Waiting costs no work: the helper runs on the
+/// processor the caller gives up.
+pub fn wait_for_helpers_named(timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut unnamed = UNNAMED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    while *unnamed > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        unnamed = match NAMED.wait_timeout(unnamed, left) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        };
+    }
+    true
 }
 
 /// A schema small enough to build in microseconds that goes through the steps of a real
@@ -173,12 +236,10 @@ impl Pending {
                 return Self::Warm(answer, choice);
             }
         }
-        let spawned = std::thread::Builder::new()
-            .name(PREWARM_THREAD.into())
-            .spawn({
-                let choice = choice.clone();
-                move || choice.build()
-            });
+        let spawned = spawn_helper({
+            let choice = choice.clone();
+            move || choice.build()
+        });
         match spawned {
             Ok(thread) => Self::Thread(thread, choice),
             Err(_) => Self::Here(choice),
@@ -307,6 +368,49 @@ impl PolicySchema {
 #[cfg(test)]
 mod tests {
     use cedar_policy::{Schema, SchemaFragment};
+
+    /// The names of this process's threads, from `/proc/self/task/*/comm`.
+    fn thread_names() -> Vec<String> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|n| n.trim_end().to_owned())
+            .collect()
+    }
+
+    /// A helper thread runs its work under its name, and once
+    /// `wait_for_helpers_named` has returned, every helper started shows that name in
+    /// `/proc` (which the sandbox reads), even one no processor had run yet when it was
+    /// called.
+    #[test]
+    fn helper_threads_are_named_before_they_work_and_waited_for() {
+        let own = std::thread::spawn(|| {
+            super::spawn_helper(|| std::fs::read_to_string("/proc/thread-self/comm").unwrap())
+                .unwrap()
+                .join()
+                .unwrap()
+        });
+        assert_eq!(own.join().unwrap(), "rex-schema\n");
+
+        // Still running when the names are read.
+        let helpers: Vec<_> = (0..4)
+            .map(|_| {
+                super::spawn_helper(|| std::thread::sleep(std::time::Duration::from_millis(300)))
+                    .unwrap()
+            })
+            .collect();
+        assert!(super::wait_for_helpers_named(
+            std::time::Duration::from_secs(10)
+        ));
+        let names = thread_names();
+        assert!(
+            names.iter().filter(|n| *n == "rex-schema").count() >= 4,
+            "{names:?}"
+        );
+        for h in helpers {
+            h.join().unwrap();
+        }
+    }
 
     /// A set whose every policy names its actions gets the cut schema; an unconstrained
     /// `action`, an undeclared action or another mention of `Action` gets the whole one.
