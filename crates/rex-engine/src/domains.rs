@@ -20,7 +20,8 @@
 use crate::bindings::names;
 
 /// Which SDK domains a run exposes. An embedder can leave any out; cargo features remove
-/// them from the build.
+/// the four that act on the host (`fs`, `proc`, `sys`, `net`) from the build. Logging
+/// (`print`, `info`, ...) is always there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Domains {
     /// Files and directories (`rex-fs`).
@@ -31,6 +32,12 @@ pub struct Domains {
     pub sys: bool,
     /// HTTP, connect, DNS, interfaces and sockets (`rex-net`).
     pub net: bool,
+    /// Time values (`now()`, `DateTime`, ...): reads the clock only. [`Domains::named_by`]
+    /// turns it on with any domain above, whatever this says: their values hold times,
+    /// which need the `DateTime` type and its methods.
+    pub time: bool,
+    /// Script-published metrics and alarms (`MetricBuilder`, `AlarmBuilder`).
+    pub metrics: bool,
 }
 
 impl Default for Domains {
@@ -66,14 +73,18 @@ impl Domains {
         proc: true,
         sys: true,
         net: true,
+        time: true,
+        metrics: true,
     };
 
-    /// No SDK domain (logging, metrics and time only).
+    /// No SDK domain (logging only).
     pub const NONE: Self = Self {
         fs: false,
         proc: false,
         sys: false,
         net: false,
+        time: false,
+        metrics: false,
     };
 
     /// The domains of `self` that `script` can reach: those it names a function of, or all
@@ -91,10 +102,16 @@ impl Domains {
             found.proc |= self.proc && names::PROC.binary_search(&word).is_ok();
             found.sys |= self.sys && names::SYS.binary_search(&word).is_ok();
             found.net |= self.net && names::NET.binary_search(&word).is_ok();
+            found.time |= self.time && names::TIME.binary_search(&word).is_ok();
+            found.metrics |= self.metrics && names::METRICS.binary_search(&word).is_ok();
             if found == self {
                 break;
             }
         }
+        // Files, processes, system information and network values carry times
+        // (`modified`, `start_time`, ...): a script that has one can use `DateTime`'s
+        // methods and operators without writing a time function's name.
+        found.time |= found.fs || found.proc || found.sys || found.net;
         found
     }
 }
@@ -155,6 +172,20 @@ mod tests {
                     ..Domains::NONE
                 },
             ),
+            (
+                "TIME",
+                Domains {
+                    time: true,
+                    ..Domains::NONE
+                },
+            ),
+            (
+                "METRICS",
+                Domains {
+                    metrics: true,
+                    ..Domains::NONE
+                },
+            ),
         ];
         let common: BTreeSet<String> = signatures(Domains::NONE).into_iter().collect();
         let mut out = Vec::new();
@@ -183,10 +214,14 @@ mod tests {
              //! registrations (a test fails when it is stale); sorted for `binary_search`.\n\n",
         );
         for (name, set) in registered() {
-            text.push_str(&format!(
-                "#[cfg_attr(not(feature = \"{}\"), allow(dead_code))]\npub(crate) const {name}: &[&str] = &[\n",
-                name.to_ascii_lowercase()
-            ));
+            // `time` and `metrics` are not cargo features.
+            if !matches!(name, "TIME" | "METRICS") {
+                text.push_str(&format!(
+                    "#[cfg_attr(not(feature = \"{}\"), allow(dead_code))]\n",
+                    name.to_ascii_lowercase()
+                ));
+            }
+            text.push_str(&format!("pub(crate) const {name}: &[&str] = &[\n"));
             for w in &set {
                 text.push_str(&format!("    {w:?},\n"));
             }
@@ -259,32 +294,41 @@ mod tests {
     #[test]
     fn a_script_gets_the_domains_it_names() {
         let all = Domains::ALL;
+        let only = |f: fn(&mut Domains)| {
+            let mut d = Domains::NONE;
+            f(&mut d);
+            d
+        };
         assert_eq!(all.named_by("1 + 1"), Domains::NONE);
         assert_eq!(all.named_by("let x = 2; x * 21"), Domains::NONE);
+        // A domain's values hold times: `time` comes with it.
+        let fs_time = only(|d| {
+            d.fs = true;
+            d.time = true;
+        });
         assert_eq!(
             all.named_by("let t = 0; for i in 0..n { t += cat(f).len(); } t"),
+            fs_time
+        );
+        // `path` is also a property of types of every SDK domain.
+        assert_eq!(
+            all.named_by("cat(path)"),
             Domains {
-                fs: true,
-                ..Domains::NONE
+                metrics: false,
+                ..all
             }
         );
-        // `path` is also a property of types of every domain.
-        assert_eq!(all.named_by("cat(path)"), all);
         assert_eq!(
             all.named_by("ps()"),
-            Domains {
-                proc: true,
-                ..Domains::NONE
-            }
+            only(|d| {
+                d.proc = true;
+                d.time = true;
+            })
         );
+        assert_eq!(all.named_by("let t = now(); t"), only(|d| d.time = true));
+        assert_eq!(all.named_by("AlarmBuilder()"), only(|d| d.metrics = true));
         // Inside a string or a comment counts too.
-        assert_eq!(
-            all.named_by("// cat\n1"),
-            Domains {
-                fs: true,
-                ..Domains::NONE
-            }
-        );
+        assert_eq!(all.named_by("// cat\n1"), fs_time);
         // A computed call gets everything the embedder allowed.
         assert_eq!(all.named_by("let f = Fn(\"c\" + \"at\"); f.call(p)"), all);
         let no_net = Domains { net: false, ..all };
@@ -292,6 +336,9 @@ mod tests {
         // A name the embedder turned off stays off.
         let no_fs = Domains { fs: false, ..all };
         assert_eq!(no_fs.named_by("cat(p)"), Domains::NONE);
+        let no_time = Domains { time: false, ..all };
+        assert_eq!(no_time.named_by("cat(p)"), fs_time);
+        assert_eq!(no_time.named_by("now()"), Domains::NONE);
     }
 
     #[test]

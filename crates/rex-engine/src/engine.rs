@@ -55,7 +55,13 @@ pub(crate) fn build(state: &Rc<RunState>, domains: Domains, watchdog: Watchdog) 
             .push(Level::Debug, text.trim_matches('"'), line, None);
     });
 
-    bindings::register_common(&mut engine, state);
+    bindings::log::register(&mut engine, state);
+    if domains.metrics {
+        bindings::metrics::register(&mut engine, state);
+    }
+    if domains.time {
+        bindings::time::register(&mut engine, state);
+    }
     #[cfg(feature = "fs")]
     if domains.fs {
         bindings::fs::register(&mut engine, state);

@@ -15,12 +15,8 @@ pub mod proc;
 pub mod sys;
 pub mod time;
 
-use std::rc::Rc;
-
 use rhai::Engine;
 use serde::Serialize;
-
-use crate::state::RunState;
 
 /// One Cedar check a function makes.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -66,12 +62,6 @@ pub fn all_docs() -> Vec<FnDoc> {
     #[cfg(feature = "net")]
     docs.extend_from_slice(net::DOCS);
     docs
-}
-
-pub(crate) fn register_common(engine: &mut Engine, state: &Rc<RunState>) {
-    log::register(engine, state);
-    metrics::register(engine, state);
-    time::register(engine, state);
 }
 
 thread_local! {
