@@ -301,13 +301,14 @@ async fn get_job(
         Err(r) => return r,
     };
     let wait = q.wait.unwrap_or(0.0);
-    if wait > 0.0
-        && !record.status.is_finished()
-        && let Some(live) = state.live(&id)
-    {
-        let mut rx = live.progress.subscribe();
-        let limit = Duration::from_secs_f64(wait.min(MAX_WAIT_SECS));
-        let _ = tokio::time::timeout(limit, rx.wait_for(|p| p.1)).await;
+    if wait > 0.0 && !record.status.is_finished() {
+        if let Some(live) = state.live(&id) {
+            let mut rx = live.progress.subscribe();
+            let limit = Duration::from_secs_f64(wait.min(MAX_WAIT_SECS));
+            let _ = tokio::time::timeout(limit, rx.wait_for(|p| p.1)).await;
+        }
+        // Read again, also when the job has no live state any more: it finished (its
+        // result stored, then its live state removed) since the record was read.
         record = match owned(&state, &caller, &id).await {
             Ok(r) => r,
             Err(r) => return r,
