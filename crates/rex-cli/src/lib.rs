@@ -352,6 +352,16 @@ pub fn run(prepared: Prepared) -> RunOutcome {
     rex_engine::run(prepared.gate, prepared.request)
 }
 
+/// Runs prepared inputs and calls `finish` with the outcome on the script thread as soon
+/// as the script has ended ([`rex_engine::run_then`]): a command that prints the document
+/// and exits can do it there.
+pub fn run_then(
+    prepared: Prepared,
+    finish: impl FnOnce(&RunOutcome) + Send + 'static,
+) -> RunOutcome {
+    rex_engine::run_then(prepared.gate, prepared.request, finish)
+}
+
 /// Writes a document in `format` to stdout/stderr.
 pub fn print_document(doc: &OutputDocument, format: Format, verbose: bool) -> std::io::Result<()> {
     use std::io::Write;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rex_engine::{
     ErrorType, Limits, RunClass, RunOutcome, RunRequest, ScriptArgs, Status, Watchdog, run,
+    run_then,
 };
 use rex_policy::{Gate, Policies};
 
@@ -120,6 +121,53 @@ fn deadline_by_the_watchdog_gives_the_same_document() {
         r.watchdog = Watchdog::ExitProcess;
     });
     assert!(error(&o).1.contains("Too many operations"));
+}
+
+/// `run_then` hands the outcome to `finish` on the script thread as soon as the script
+/// ends, with its decisions already in the decision log (a runner exits the process
+/// there), and returns the same outcome; a run the watchdog ends never calls it.
+#[test]
+fn run_then_finishes_on_the_script_thread_with_the_log_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap().to_owned();
+    std::fs::write(format!("{dir}/f.txt"), "hello").unwrap();
+    let log = format!("{dir}/decisions.jsonl");
+    let policy = format!("permit(principal, action, resource in file_system::Dir::\"{dir}\");");
+    let logged = Arc::new(
+        Gate::builder()
+            .principal("tester")
+            .audit_log(log.clone())
+            .build(Policies::from_text("t.cedar", &policy).unwrap())
+            .unwrap(),
+    );
+    let (seen, finished) = std::sync::mpsc::channel();
+    let mut request = RunRequest::new("t.rhai", format!("cat(\"{dir}/f.txt\")"));
+    request.watchdog = Watchdog::ExitProcess;
+    let o = run_then(logged, request, move |outcome| {
+        let thread = std::thread::current().name().map(str::to_owned);
+        let lines = std::fs::read_to_string(&log).unwrap_or_default();
+        seen.send((thread, outcome.document.output.clone(), lines))
+            .unwrap();
+    });
+    assert_eq!(o.document.output, "hello");
+    let (thread, output, lines) = finished.try_recv().expect("finish was called");
+    assert_eq!(thread.as_deref(), Some("rex-script"));
+    assert_eq!(output, "hello");
+    let read = r#""action":"file_system::Action::\"read\"""#;
+    assert_eq!(
+        lines.lines().filter(|l| l.contains(read)).count(),
+        1,
+        "{lines}"
+    );
+
+    // Ended by the watchdog at the deadline: the watchdog's document, no `finish`.
+    let (seen, finished) = std::sync::mpsc::channel::<()>();
+    let mut request = RunRequest::new("t.rhai", LONG_LOOP);
+    request.limits.timeout = Duration::from_millis(200);
+    request.watchdog = Watchdog::ExitProcess;
+    let o = run_then(gate(), request, move |_| seen.send(()).unwrap());
+    assert!(error(&o).1.contains("wall-clock deadline"));
+    assert!(finished.try_recv().is_err());
 }
 
 /// The memory limit holds without the progress callback: the watchdog polls resident

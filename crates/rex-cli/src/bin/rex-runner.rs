@@ -5,8 +5,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use rex_cli::{Format, Inputs, functions, parse_sandbox, prepare_sandboxed, print_document, run};
-use rex_engine::{RunClass, Watchdog};
+use rex_cli::{
+    Format, Inputs, functions, parse_sandbox, prepare_sandboxed, print_document, run_then,
+};
+use rex_engine::{RunClass, RunOutcome, Watchdog};
 use rex_sandbox::SandboxMode;
 
 /// Run a Rhai script under a Cedar policy and print the REX output document.
@@ -80,20 +82,25 @@ fn main() -> ExitCode {
         }
     };
     // The process prints the document and exits right after the run: the deadline is
-    // enforced by the watchdog, with no per-operation callback.
+    // enforced by the watchdog, with no per-operation callback, and a script that ends
+    // has its document printed and the process ended by the script thread itself.
     prepared.request.watchdog = Watchdog::ExitProcess;
-    let outcome = run(prepared);
-    let format = if outcome.class == RunClass::Fatal {
-        Format::Json
+    let (format, verbose) = (cli.output_format, cli.verbose);
+    let outcome = run_then(prepared, move |outcome| {
+        std::process::exit(i32::from(print_outcome(outcome, format, verbose)));
+    });
+    ExitCode::from(print_outcome(&outcome, format, verbose))
+}
+
+/// Prints the run's document and gives the exit status: 1 for a fatal input problem or
+/// when the document cannot be written, else 0.
+fn print_outcome(outcome: &RunOutcome, format: Format, verbose: bool) -> u8 {
+    let fatal = outcome.class == RunClass::Fatal;
+    // The original prints fatal documents as compact JSON whatever the format.
+    let format = if fatal { Format::Json } else { format };
+    if print_document(&outcome.document, format, verbose).is_err() || fatal {
+        1
     } else {
-        cli.output_format
-    };
-    if print_document(&outcome.document, format, cli.verbose).is_err() {
-        return ExitCode::from(1);
-    }
-    if outcome.class == RunClass::Fatal {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+        0
     }
 }

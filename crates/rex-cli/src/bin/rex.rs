@@ -7,9 +7,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use rex_cli::{
     Format, Inputs, functions, mcp_cmd, parse_mode, parse_sandbox, parse_timeout, policy_cmd,
-    prepare, prepare_sandboxed, print_document, run,
+    prepare, prepare_sandboxed, print_document, run_then,
 };
-use rex_engine::{RunClass, Watchdog};
+use rex_engine::{RunClass, RunOutcome, Watchdog};
 use rex_policy::{Mode, Policies};
 use rex_sandbox::SandboxMode;
 
@@ -349,11 +349,20 @@ fn run_command(inputs: &Inputs, format: Format, verbose: bool) -> ExitCode {
         }
     };
     // This process prints the document and exits right after the run: the deadline is
-    // enforced by the watchdog, with no per-operation callback.
+    // enforced by the watchdog, with no per-operation callback, and a script that ends
+    // has its document printed and the process ended by the script thread itself.
     prepared.request.watchdog = Watchdog::ExitProcess;
-    let outcome = run(prepared);
+    let outcome = run_then(prepared, move |outcome| {
+        std::process::exit(i32::from(report(outcome, format, verbose)));
+    });
+    ExitCode::from(report(&outcome, format, verbose))
+}
+
+/// Prints a run's document (and, in `human` form, a denial's explanation) and gives the
+/// exit status.
+fn report(outcome: &RunOutcome, format: Format, verbose: bool) -> u8 {
     if print_document(&outcome.document, format, verbose).is_err() {
-        return ExitCode::from(exit::SCRIPT_ERROR);
+        return exit::SCRIPT_ERROR;
     }
     if format == Format::Human
         && let Some(explanation) = &outcome.denial_explanation
@@ -361,10 +370,10 @@ fn run_command(inputs: &Inputs, format: Format, verbose: bool) -> ExitCode {
         eprint!("{explanation}");
     }
     match outcome.class {
-        RunClass::Success => ExitCode::SUCCESS,
-        RunClass::ScriptError => ExitCode::from(exit::SCRIPT_ERROR),
-        RunClass::AccessDenied => ExitCode::from(exit::ACCESS_DENIED),
-        RunClass::Fatal => ExitCode::from(exit::INVALID_INPUT),
+        RunClass::Success => 0,
+        RunClass::ScriptError => exit::SCRIPT_ERROR,
+        RunClass::AccessDenied => exit::ACCESS_DENIED,
+        RunClass::Fatal => exit::INVALID_INPUT,
     }
 }
 
