@@ -163,6 +163,8 @@ for rnd in range(ROUNDS):
             sys.exit(f"targets.py: case `{name}` exited with {code} in round {rnd + 1}")
         runs[name][-1].append((wall, cpu))
     print(f"# round {rnd + 1}/{ROUNDS} done, {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
 def per_op(short, long, ops, field, rounds):
     """Cost of one operation: the difference of the medians (over `rounds`) of two loop
     lengths of the same command, divided by the difference in operations."""
