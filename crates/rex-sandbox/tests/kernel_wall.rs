@@ -50,6 +50,10 @@ fn main() {
         ),
         ("auto_reports_unrestricted_threads", auto_threads),
         (
+            "thousands_of_file_rules_added_on_several_threads_are_each_enforced",
+            many_rules,
+        ),
+        (
             "named_helper_threads_do_not_count_and_later_threads_are_restricted",
             helper_threads,
         ),
@@ -218,6 +222,39 @@ fn wall() {
         r.stderr
     );
     drop(listener);
+}
+
+/// Files `many/f0000` to `many/f1519` under `root`; the policy permits reading the first
+/// 1,500 (one rule each, added by several threads on a machine with several processors).
+const MANY_PERMITTED: usize = 1500;
+const MANY_FILES: usize = 1520;
+
+fn many_rules() {
+    let (_t, root) = tmp();
+    std::fs::create_dir(root.join("many")).unwrap();
+    for i in 0..MANY_FILES {
+        std::fs::write(root.join(format!("many/f{i:04}")), i.to_string()).unwrap();
+    }
+    let r = run_child(
+        "many_rules",
+        &[
+            ("ROOT", root.display().to_string()),
+            ("MODE", "required".into()),
+        ],
+    );
+    assert!(r.success, "{}", r.stderr);
+    assert_eq!(r.get("report_landlock"), "Full");
+    assert!(
+        r.get("report_rules").parse::<usize>().unwrap() >= MANY_PERMITTED,
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.get("permitted_read"), MANY_PERMITTED.to_string());
+    assert_eq!(
+        r.get("others_refused"),
+        (MANY_FILES - MANY_PERMITTED).to_string()
+    );
+    assert_eq!(r.get("list_refused"), EACCES);
 }
 
 fn write_create() {
@@ -594,11 +631,36 @@ fn child(name: &str) {
             );
             let _ = sleeper.wait();
         }
+        "many_rules" => {
+            let file = |i: usize| root.join(format!("many/f{i:04}"));
+            let policy: String = (0..MANY_PERMITTED)
+                .map(|i| {
+                    format!(
+                        r#"permit(principal, action == file_system::Action::"read", resource == file_system::File::"{}");"#,
+                        file(i).display()
+                    )
+                })
+                .collect();
+            let report = sandbox(&policy, mode);
+            say("report_rules", report.landlock_rules.to_string());
+            let permitted = (0..MANY_PERMITTED)
+                .filter(|i| read(&file(*i)) == format!("ok:{i}"))
+                .count();
+            say("permitted_read", permitted.to_string());
+            let refused = (MANY_PERMITTED..MANY_FILES)
+                .filter(|i| read(&file(*i)) == EACCES)
+                .count();
+            say("others_refused", refused.to_string());
+            say(
+                "list_refused",
+                res(std::fs::read_dir(root.join("many")).map(|_| ())),
+            );
+        }
         other => panic!("unknown child scenario {other}"),
     }
 }
 
-fn sandbox(policy: &str, mode: SandboxMode) {
+fn sandbox(policy: &str, mode: SandboxMode) -> rex_sandbox::SandboxReport {
     let policies = Policies::from_text("t.cedar", policy).unwrap();
     let cfg = SandboxConfig {
         mode,
@@ -616,6 +678,7 @@ fn sandbox(policy: &str, mode: SandboxMode) {
     say("report_abi", format!("{:?}", report.landlock_abi));
     say("report_seccomp", report.seccomp.to_string());
     say("report_nnp", report.no_new_privs.to_string());
+    report
 }
 
 fn say(k: &str, v: String) {
