@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request,
@@ -176,7 +176,7 @@ impl GateBuilder {
         let user_type = type_name("User").map_err(GateError::Schema)?;
         let principal = EntityUid::from_type_name_and_id(user_type, EntityId::new(&principal_name));
         let principal_entity = Entity::new_no_attrs(principal.clone(), HashSet::new());
-        let compiled = Compiled::new(&schema, &policies).map_err(GateError::Schema)?;
+        let compiled = Compiled::new(&schema).map_err(GateError::Schema)?;
         let audit = match self.audit_log {
             Some(path) => Some(AuditLog::open(&path)?),
             None => None,
@@ -252,14 +252,16 @@ struct Compiled {
     action_uids: HashMap<Action, EntityUid>,
     action_entities: Vec<Entity>,
     types: HashMap<&'static str, EntityTypeName>,
-    index: ScopeIndex,
+    /// Built at the first request that is evaluated: a run that asks nothing (or only
+    /// what the memo answers) never needs it, and a 10,000-policy index costs 1-2 ms.
+    index: OnceLock<ScopeIndex>,
     /// The actions of the rex schema that the policies' schema left out (see
     /// [`PolicySchema::left_out`]).
     left_out: HashSet<Action>,
 }
 
 impl Compiled {
-    fn new(policy_schema: &PolicySchema, policies: &Policies) -> Result<Self, String> {
+    fn new(policy_schema: &PolicySchema) -> Result<Self, String> {
         let schema = policy_schema.schema();
         let mut action_uids = HashMap::new();
         // One parse of `<namespace>::Action` per namespace (Cedar's parser is costly).
@@ -291,7 +293,7 @@ impl Compiled {
             action_uids,
             action_entities,
             types,
-            index: ScopeIndex::new(policies),
+            index: OnceLock::new(),
             left_out: crate::action::ALL
                 .iter()
                 .filter(|a| policy_schema.left_out(a.namespace(), a.name()))
@@ -841,6 +843,7 @@ impl Gate {
         let slice = self
             .compiled
             .index
+            .get_or_init(|| ScopeIndex::new(&self.policies))
             .slice(
                 &self.policies,
                 (resource.type_name(), resource.id()),
