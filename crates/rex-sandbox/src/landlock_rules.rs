@@ -307,8 +307,8 @@ fn open_rule(opener: &mut Opener, rule: &FsRule) -> Result<(OwnedFd, BitFlags<Ac
     }
 }
 
-/// Adds every rule of `rules` whose path opens; the indexes (from `first`) of those that
-/// do not.
+/// Adds every rule of `rules` whose path opens; the indexes (from `first`) of the policy
+/// rules whose path does not (a runtime or config path that does not exist is skipped).
 fn add_opened<S: RuleSink>(
     rules: &[FsRule],
     first: usize,
@@ -320,7 +320,8 @@ fn add_opened<S: RuleSink>(
         match open_rule(&mut opener, rule) {
             Ok((fd, access)) if !access.is_empty() => sink.add(fd, access, &rule.path)?,
             Ok(_) => {}
-            Err(_) => failed.push(first + i),
+            Err(_) if matches!(rule.origin, RuleOrigin::Policy(_)) => failed.push(first + i),
+            Err(_) => {}
         }
     }
     Ok(failed)
@@ -401,7 +402,6 @@ fn add_fs_rules<S: RuleSink>(
         match open_rule(&mut opener, rule) {
             Ok((fd, access)) if !access.is_empty() => sink.add(fd, access, &rule.path)?,
             Ok(_) => {}
-            // A runtime or config path that does not exist is skipped.
             Err(e) => {
                 if let RuleOrigin::Policy(ids) = &rule.origin {
                     moved.add(plan, rule, ids, e, &mut opener);
