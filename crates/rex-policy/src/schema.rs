@@ -22,6 +22,7 @@
 //! `action` uses the whole schema ([`schema`]), built once per process.
 
 use std::collections::BTreeSet;
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -115,19 +116,43 @@ static UNNAMED: Mutex<usize> = Mutex::new(0);
 /// Signalled each time a helper thread has named itself.
 static NAMED: Condvar = Condvar::new();
 
-/// Starts `work` on a new thread named [`PREWARM_THREAD`], counted in [`UNNAMED`] until
-/// it runs under that name.
+/// [`PREWARM_THREAD`] for `prctl(PR_SET_NAME)`.
+const PREWARM_THREAD_C: &CStr = c"rex-schema";
+
+/// Starts `work` on a new thread named [`PREWARM_THREAD`] from its first instant: the
+/// calling thread takes that name while it starts the thread (a new thread has its
+/// creator's name until it first runs and names itself) and gets its own back right
+/// after. When the names cannot be read or set, the thread is counted in [`UNNAMED`]
+/// until it runs under its name instead (see [`wait_for_helpers_named`]).
 fn spawn_helper<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> std::io::Result<JoinHandle<T>> {
+    let spawn = |counted: bool| {
+        std::thread::Builder::new()
+            .name(PREWARM_THREAD.into())
+            .spawn(move || {
+                // The standard library names a thread before it runs its closure.
+                if counted {
+                    count_unnamed(false);
+                }
+                work()
+            })
+    };
+    let own = rustix::thread::name().ok();
+    let borrowed = own.is_some() && rustix::thread::set_name(PREWARM_THREAD_C).is_ok();
+    if borrowed {
+        let spawned = spawn(false);
+        if let Some(own) = &own
+            && rustix::thread::set_name(own).is_ok()
+        {
+            return spawned;
+        }
+        // Cannot happen (a name of at most 15 bytes is always taken); were it to, this
+        // thread would pass for a helper, so the process must not go on.
+        std::process::abort();
+    }
     count_unnamed(true);
-    let spawned = std::thread::Builder::new()
-        .name(PREWARM_THREAD.into())
-        .spawn(move || {
-            // The standard library names a thread before it runs its closure.
-            count_unnamed(false);
-            work()
-        });
+    let spawned = spawn(true);
     if spawned.is_err() {
         count_unnamed(false);
     }
@@ -367,6 +392,8 @@ impl PolicySchema {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use cedar_policy::{Schema, SchemaFragment};
 
     /// The names of this process's threads, from `/proc/self/task/*/comm`.
@@ -382,6 +409,55 @@ mod tests {
     /// `wait_for_helpers_named` has returned, every helper started shows that name in
     /// `/proc` (which the sandbox reads), even one no processor had run yet when it was
     /// called.
+    /// A helper shows the helper's name from its first instant, before any processor ran
+    /// it, and its creator keeps its own name: on one processor the creator runs on after
+    /// each spawn, so the helpers have not run when the names are read.
+    #[test]
+    fn helper_threads_have_their_name_before_they_first_run() {
+        std::thread::spawn(|| {
+            let mut one = rustix::thread::CpuSet::new();
+            one.set(rustix::thread::sched_getcpu());
+            rustix::thread::sched_setaffinity(None, &one).unwrap();
+            rustix::thread::set_name(c"creator-probe").unwrap();
+            let (go, wait) = std::sync::mpsc::channel::<()>();
+            let wait = Arc::new(Mutex::new(wait));
+            let helpers: Vec<_> = (0..20)
+                .map(|_| {
+                    let wait = Arc::clone(&wait);
+                    super::spawn_helper(move || {
+                        let _ = wait.lock().unwrap().recv();
+                    })
+                    .unwrap()
+                })
+                .collect();
+            let names = thread_names();
+            assert_eq!(
+                rustix::thread::name().unwrap().to_str().unwrap(),
+                "creator-probe"
+            );
+            assert_eq!(
+                names.iter().filter(|n| *n == "creator-probe").count(),
+                1,
+                "{names:?}"
+            );
+            assert!(
+                names.iter().filter(|n| *n == "rex-schema").count() >= 20,
+                "{names:?}"
+            );
+            assert!(super::wait_for_helpers_named(
+                std::time::Duration::from_millis(1)
+            ));
+            for _ in &helpers {
+                go.send(()).unwrap();
+            }
+            for h in helpers {
+                h.join().unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+    }
+
     #[test]
     fn helper_threads_are_named_before_they_work_and_waited_for() {
         let own = std::thread::spawn(|| {
