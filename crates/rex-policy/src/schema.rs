@@ -24,7 +24,7 @@
 use std::collections::BTreeSet;
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Sender, TryRecvError, channel};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -74,7 +74,8 @@ pub fn is_built() -> bool {
 /// Starts warming Cedar up on a new thread: its lexer, its table of extension functions
 /// and the code of a schema build, which every schema build and policy parse needs first.
 /// The thread then waits for one schema to build: the first policy load of the process
-/// hands it the schema it needs (see [`crate::Policies::load_files_meanwhile`]). `None`
+/// hands it the schema it needs (see [`crate::Policies::load_files_meanwhile`]), and
+/// builds it itself if the thread has not started it by the time it needs it. `None`
 /// when this process is warm already or no thread can be started (a load then builds its
 /// schema on a thread of its own, or itself).
 ///
@@ -86,18 +87,30 @@ pub fn prewarm() -> Option<Prewarm> {
     if WARM.load(Ordering::Acquire) {
         return None;
     }
-    let (jobs, inbox) = channel::<Job>();
+    let (jobs, inbox) = channel::<Arc<Job>>();
     let thread = spawn_helper(move || {
-        // The embedded schema taken apart (which the main thread needs first, as soon
-        // as the policy is parsed); then a schema of one entity type and one action:
-        // Cedar builds its extension table, compiles its lexer and its name regexes,
-        // and the build's code is mapped, before the schema a policy needs is known.
-        let _ = subset::warm_up();
-        let _ = Schema::from_json_str(WARM_UP);
+        // A thread that first runs late may find its job there already, or taken, or
+        // no job coming: then there is nothing to warm up for.
+        let job = match inbox.try_recv() {
+            Ok(job) => job,
+            Err(TryRecvError::Disconnected) => return,
+            Err(TryRecvError::Empty) => {
+                // The embedded schema taken apart (which the main thread needs first, as
+                // soon as the policy is parsed); then a schema of one entity type and one
+                // action: Cedar builds its extension table, compiles its lexer and its
+                // name regexes, and the build's code is mapped, before the schema a
+                // policy needs is known.
+                let _ = subset::warm_up();
+                let _ = Schema::from_json_str(WARM_UP);
+                WARM.store(true, Ordering::Release);
+                match inbox.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                }
+            }
+        };
+        job.build_if_unclaimed();
         WARM.store(true, Ordering::Release);
-        if let Ok((choice, reply)) = inbox.recv() {
-            let _ = reply.send(choice.build());
-        }
     })
     .ok()?;
     if let Ok(mut waiting) = WAITING.lock() {
@@ -203,11 +216,98 @@ const WARM_UP: &str = r#"{"rex":{"entityTypes":{"E":{"shape":{"type":"Record","a
 /// Whether a [`prewarm`] thread has warmed this process up.
 static WARM: AtomicBool = AtomicBool::new(false);
 
-/// A schema to build and where to send it.
-type Job = (Choice, Sender<Result<PolicySchema, String>>);
+/// A schema to build, handed to the warm thread, which either thread builds: the warm
+/// thread if it gets to it first, else the load itself when it needs the schema. A
+/// helper thread that no processor has run yet (a virtual CPU the host has not given
+/// back) then does not hold the load up, and the load is not woken by another thread.
+pub(crate) struct Job {
+    state: Mutex<JobState>,
+    changed: Condvar,
+}
+
+enum JobState {
+    /// Nobody has started it.
+    Queued(Choice),
+    /// The warm thread builds it.
+    Building,
+    /// The warm thread built it.
+    Built(Result<PolicySchema, String>),
+    /// The warm thread stopped without a result (it panicked), or the result is taken.
+    Gone,
+}
+
+impl Job {
+    fn new(choice: Choice) -> Self {
+        Self {
+            state: Mutex::new(JobState::Queued(choice)),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, JobState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// On the warm thread: builds the schema unless the load has taken the job; whether
+    /// it did.
+    fn build_if_unclaimed(&self) -> bool {
+        let choice = {
+            let mut state = self.lock();
+            match std::mem::replace(&mut *state, JobState::Building) {
+                JobState::Queued(choice) => choice,
+                other => {
+                    *state = other;
+                    return false;
+                }
+            }
+        };
+        /// Leaves the job `Gone` if the build unwinds, so that the load builds it.
+        struct Unwinding<'a>(&'a Job);
+        impl Drop for Unwinding<'_> {
+            fn drop(&mut self) {
+                let mut state = self.0.lock();
+                if matches!(*state, JobState::Building) {
+                    *state = JobState::Gone;
+                    self.0.changed.notify_all();
+                }
+            }
+        }
+        let unwinding = Unwinding(self);
+        let built = choice.build();
+        *self.lock() = JobState::Built(built);
+        self.changed.notify_all();
+        drop(unwinding);
+        true
+    }
+
+    /// On the loading thread: the schema and whether it was built here (when the warm
+    /// thread had not started it); `None` when the warm thread stopped without one.
+    fn take(&self) -> Option<(Result<PolicySchema, String>, bool)> {
+        let mut state = self.lock();
+        loop {
+            match std::mem::replace(&mut *state, JobState::Gone) {
+                JobState::Queued(choice) => {
+                    drop(state);
+                    return Some((choice.build(), true));
+                }
+                JobState::Built(built) => return Some((built, false)),
+                JobState::Gone => return None,
+                JobState::Building => {
+                    *state = JobState::Building;
+                    state = self
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            }
+        }
+    }
+}
 
 /// The warm thread's inbox, while it waits for its one job.
-static WAITING: Mutex<Option<Sender<Job>>> = Mutex::new(None);
+static WAITING: Mutex<Option<Sender<Arc<Job>>>> = Mutex::new(None);
 
 /// The thread [`prewarm`] started. Dropped without [`Prewarm::join`], the thread is told
 /// that no schema will come, and ends on its own.
@@ -242,8 +342,8 @@ fn release_warm_thread() {
 
 /// A schema being built for a policy load while the load goes on.
 pub(crate) enum Pending {
-    /// On the warm thread.
-    Warm(Receiver<Result<PolicySchema, String>>, Choice),
+    /// Handed to the warm thread (or built by [`Pending::wait`] if it has not started).
+    Warm(Arc<Job>, Choice),
     /// On a thread of its own.
     Thread(JoinHandle<Result<PolicySchema, String>>, Choice),
     /// Not started (no thread could be): built by [`Pending::wait`].
@@ -256,9 +356,9 @@ impl Pending {
     pub(crate) fn start(choice: Choice) -> Self {
         let warm = WAITING.lock().ok().and_then(|mut w| w.take());
         if let Some(jobs) = warm {
-            let (reply, answer) = channel();
-            if jobs.send((choice.clone(), reply)).is_ok() {
-                return Self::Warm(answer, choice);
+            let job = Arc::new(Job::new(choice.clone()));
+            if jobs.send(Arc::clone(&job)).is_ok() {
+                return Self::Warm(job, choice);
             }
         }
         let spawned = spawn_helper({
@@ -274,7 +374,9 @@ impl Pending {
     /// The built schema (built here if its thread is gone without an answer).
     pub(crate) fn wait(self) -> Result<PolicySchema, String> {
         match self {
-            Self::Warm(answer, choice) => answer.recv().unwrap_or_else(|_| choice.build()),
+            Self::Warm(job, choice) => job
+                .take()
+                .map_or_else(|| choice.build(), |(built, _)| built),
             Self::Thread(thread, choice) => thread.join().unwrap_or_else(|_| choice.build()),
             Self::Here(choice) => choice.build(),
         }
@@ -546,11 +648,62 @@ mod tests {
         ));
     }
 
-    /// The warm thread builds the first schema a load asks for; once the process is
-    /// warm there is no second one, and a load builds on a thread of its own. (A warm
-    /// thread given no schema ends when joined: every runner test without a policy file.)
+    /// A job the warm thread has not started is built by the load; one it has built is
+    /// taken from it; one it is building is waited for. Either way the load gets one
+    /// schema, built once.
     #[test]
-    fn the_warm_thread_builds_the_first_schema_asked_for() {
+    fn a_schema_job_is_built_by_whichever_thread_gets_to_it_first() {
+        use super::{Choice, Job};
+        // Not started: the warm thread (held back until the load has its schema) finds
+        // it taken.
+        let job = Arc::new(Job::new(Choice::Full));
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let warm = std::thread::spawn({
+            let job = Arc::clone(&job);
+            move || {
+                wait.recv().unwrap();
+                job.build_if_unclaimed()
+            }
+        });
+        let (built, here) = job.take().unwrap();
+        assert!(here);
+        assert!(std::ptr::eq(
+            built.unwrap().schema(),
+            super::schema().unwrap()
+        ));
+        go.send(()).unwrap();
+        assert!(!warm.join().unwrap(), "the warm thread built it too");
+
+        // Built by the warm thread first: taken from it.
+        let job = Arc::new(Job::new(Choice::Full));
+        let warm = std::thread::spawn({
+            let job = Arc::clone(&job);
+            move || job.build_if_unclaimed()
+        });
+        assert!(warm.join().unwrap());
+        let (built, here) = job.take().unwrap();
+        assert!(!here);
+        assert!(built.is_ok());
+
+        // Racing: exactly one of the two builds it, and the load gets that one.
+        for _ in 0..50 {
+            let job = Arc::new(Job::new(Choice::Full));
+            let warm = std::thread::spawn({
+                let job = Arc::clone(&job);
+                move || job.build_if_unclaimed()
+            });
+            let (built, here) = job.take().unwrap();
+            assert!(built.is_ok());
+            assert_ne!(here, warm.join().unwrap(), "built once, by one of them");
+        }
+    }
+
+    /// The first schema a load asks for goes to the warm thread (which builds it unless
+    /// the load gets to it first); once the process is warm there is no second warm
+    /// thread, and a load builds on a thread of its own. (A warm thread given no schema
+    /// ends when joined: every runner test without a policy file.)
+    #[test]
+    fn the_first_schema_asked_for_goes_to_the_warm_thread() {
         use super::{Choice, Pending, prewarm};
         let warm = prewarm().unwrap();
         let pending = Pending::start(Choice::Full);
