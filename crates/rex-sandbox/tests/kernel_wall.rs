@@ -136,6 +136,20 @@ fn run_child(name: &str, env: &[(&str, String)]) -> Run {
     }
 }
 
+/// Runs the child scenario `name` with `ROOT=root` and the sandbox `required`; it must
+/// succeed.
+fn run_required_under(name: &str, root: &Path) -> Run {
+    let r = run_child(
+        name,
+        &[
+            ("ROOT", root.display().to_string()),
+            ("MODE", "required".into()),
+        ],
+    );
+    assert!(r.success, "{}", r.stderr);
+    r
+}
+
 fn tmp() -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let p = std::fs::canonicalize(t.path()).unwrap();
@@ -235,14 +249,7 @@ fn many_rules() {
     for i in 0..MANY_FILES {
         std::fs::write(root.join(format!("many/f{i:04}")), i.to_string()).unwrap();
     }
-    let r = run_child(
-        "many_rules",
-        &[
-            ("ROOT", root.display().to_string()),
-            ("MODE", "required".into()),
-        ],
-    );
-    assert!(r.success, "{}", r.stderr);
+    let r = run_required_under("many_rules", &root);
     assert_eq!(r.get("report_landlock"), "Full");
     assert!(
         r.get("report_rules").parse::<usize>().unwrap() >= MANY_PERMITTED,
@@ -261,14 +268,7 @@ fn write_create() {
     let (_t, root) = tmp();
     std::fs::create_dir(root.join("out")).unwrap();
     std::fs::create_dir(root.join("elsewhere")).unwrap();
-    let r = run_child(
-        "write_create",
-        &[
-            ("ROOT", root.display().to_string()),
-            ("MODE", "required".into()),
-        ],
-    );
-    assert!(r.success, "{}", r.stderr);
+    let r = run_required_under("write_create", &root);
     assert_eq!(r.get("write_permitted"), "ok");
     assert_eq!(r.get("rewrite_permitted"), "ok");
     assert_eq!(r.get("write_elsewhere"), EACCES);
