@@ -773,6 +773,7 @@ mod tests {
             ]
         );
     }
+
     #[test]
     fn rules_added_on_several_threads_are_the_rules_added_on_one() {
         let (_t, root) = root();
