@@ -219,7 +219,7 @@ static WARM: AtomicBool = AtomicBool::new(false);
 /// A schema to build, handed to the warm thread, which either thread builds: the warm
 /// thread if it gets to it first, else the load itself when it needs the schema. A
 /// helper thread that no processor has run yet (a virtual CPU the host has not given
-/// back) then does not hold the load up, and the load is not woken by another thread.
+/// back) then does not hold the load up, and in that case no other thread has to wake it.
 pub(crate) struct Job {
     state: Mutex<JobState>,
     changed: Condvar,
