@@ -247,11 +247,6 @@ pub fn apply_sandbox(prepared: &mut Prepared, inputs: &Inputs) -> Result<(), Fat
     record_backstop(prepared, applied)
 }
 
-/// How long the sandbox waits for a schema thread to first run (see
-/// [`rex_policy::schema::wait_for_helpers_named`]); past it, the thread counts as one the
-/// sandbox does not restrict.
-const HELPER_START: Duration = Duration::from_millis(200);
-
 /// What applying the backstop gave: lines for the run's logs, and the `run` record.
 struct Backstop {
     notes: Vec<String>,
@@ -285,11 +280,6 @@ fn backstop(policies: &Policies, inputs: &Inputs) -> Result<Backstop, Fatal> {
         config.extra_write_paths.push(dir.to_path_buf());
     }
     let plan = rex_sandbox::plan(policies, &config);
-    // The sandbox tells the schema threads apart by name, which a thread takes when it
-    // first runs. Usually it already has; when this processor was the only one free, this
-    // gives the thread its turn (the sandbox would otherwise wait for it to end, 0.5-1 ms
-    // of a trivial run, or refuse `required` if it did not run within 10 ms).
-    rex_policy::schema::wait_for_helpers_named(HELPER_START);
     let report = rex_sandbox::apply(&plan)
         .map_err(|e| Fatal::new(ErrorType::InternalException, format!("sandbox: {e}")))?;
     Ok(Backstop {

@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, TryRecvError, channel};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use cedar_policy::{Schema, Validator};
 
@@ -121,92 +120,31 @@ pub fn prewarm() -> Option<Prewarm> {
     })
 }
 
-/// Helper threads started whose name may not be set yet: a new thread has its creator's
-/// name until it first runs and names itself, which on a busy machine (here: a virtual
-/// CPU stolen by the host) can take milliseconds.
-static UNNAMED: Mutex<usize> = Mutex::new(0);
-
-/// Signalled each time a helper thread has named itself.
-static NAMED: Condvar = Condvar::new();
-
 /// [`PREWARM_THREAD`] for `prctl(PR_SET_NAME)`.
 const PREWARM_THREAD_C: &CStr = c"rex-schema";
 
 /// Starts `work` on a new thread named [`PREWARM_THREAD`] from its first instant: the
 /// calling thread takes that name while it starts the thread (a new thread has its
-/// creator's name until it first runs and names itself) and gets its own back right
-/// after. When the names cannot be read or set, the thread is counted in [`UNNAMED`]
-/// until it runs under its name instead (see [`wait_for_helpers_named`]).
+/// creator's name until it first runs and names itself, which on a busy machine can take
+/// milliseconds) and gets its own back right after. A kernel backstop that tells helper
+/// threads from others by their name (`rex_sandbox::SandboxConfig::helper_threads`) thus
+/// never takes an unscheduled helper for a thread outside the sandbox. An error, and no
+/// thread, when the calling thread's name cannot be read or set: the caller then does
+/// the work itself.
 fn spawn_helper<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> std::io::Result<JoinHandle<T>> {
-    let spawn = |counted: bool| {
-        std::thread::Builder::new()
-            .name(PREWARM_THREAD.into())
-            .spawn(move || {
-                // The standard library names a thread before it runs its closure.
-                if counted {
-                    count_unnamed(false);
-                }
-                work()
-            })
-    };
-    let own = rustix::thread::name().ok();
-    let borrowed = own.is_some() && rustix::thread::set_name(PREWARM_THREAD_C).is_ok();
-    if borrowed {
-        let spawned = spawn(false);
-        if let Some(own) = &own
-            && rustix::thread::set_name(own).is_ok()
-        {
-            return spawned;
-        }
+    let own = rustix::thread::name()?;
+    rustix::thread::set_name(PREWARM_THREAD_C)?;
+    let spawned = std::thread::Builder::new()
+        .name(PREWARM_THREAD.into())
+        .spawn(work);
+    if rustix::thread::set_name(&own).is_err() {
         // Cannot happen (a name of at most 15 bytes is always taken); were it to, this
         // thread would pass for a helper, so the process must not go on.
         std::process::abort();
     }
-    count_unnamed(true);
-    let spawned = spawn(true);
-    if spawned.is_err() {
-        count_unnamed(false);
-    }
     spawned
-}
-
-fn count_unnamed(started: bool) {
-    let mut unnamed = UNNAMED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if started {
-        *unnamed += 1;
-    } else {
-        *unnamed = unnamed.saturating_sub(1);
-        NAMED.notify_all();
-    }
-}
-
-/// Waits, at most `timeout`, until every helper thread started so far runs under the
-/// name [`PREWARM_THREAD`]; whether they all do. A kernel backstop that tells helper
-/// threads from others by their name (`rex_sandbox::SandboxConfig::helper_threads`)
-/// must call it first: until a new thread first runs, it shows its creator's name, so
-/// it would count as a thread outside the sandbox (and the sandbox would wait for it to
-/// go away, or refuse a `required` run). Waiting costs no work: the helper runs on the
-/// processor the caller gives up.
-pub fn wait_for_helpers_named(timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut unnamed = UNNAMED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    while *unnamed > 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        unnamed = match NAMED.wait_timeout(unnamed, left) {
-            Ok((guard, _)) => guard,
-            Err(poisoned) => poisoned.into_inner().0,
-        };
-    }
-    true
 }
 
 /// A schema small enough to build in microseconds that goes through the steps of a real
@@ -507,10 +445,6 @@ mod tests {
             .collect()
     }
 
-    /// A helper thread runs its work under its name, and once
-    /// `wait_for_helpers_named` has returned, every helper started shows that name in
-    /// `/proc` (which the sandbox reads), even one no processor had run yet when it was
-    /// called.
     /// A helper shows the helper's name from its first instant, before any processor ran
     /// it, and its creator keeps its own name: on one processor the creator runs on after
     /// each spawn, so the helpers have not run when the names are read.
@@ -546,9 +480,6 @@ mod tests {
                 names.iter().filter(|n| *n == "rex-schema").count() >= 20,
                 "{names:?}"
             );
-            assert!(super::wait_for_helpers_named(
-                std::time::Duration::from_millis(1)
-            ));
             for _ in &helpers {
                 go.send(()).unwrap();
             }
@@ -560,8 +491,10 @@ mod tests {
         .unwrap();
     }
 
+    /// A helper runs its work under its name, and running helpers show it in `/proc`
+    /// (which the sandbox reads).
     #[test]
-    fn helper_threads_are_named_before_they_work_and_waited_for() {
+    fn helper_threads_run_their_work_under_their_name() {
         let own = std::thread::spawn(|| {
             super::spawn_helper(|| std::fs::read_to_string("/proc/thread-self/comm").unwrap())
                 .unwrap()
@@ -577,9 +510,6 @@ mod tests {
                     .unwrap()
             })
             .collect();
-        assert!(super::wait_for_helpers_named(
-            std::time::Duration::from_secs(10)
-        ));
         let names = thread_names();
         assert!(
             names.iter().filter(|n| *n == "rex-schema").count() >= 4,
