@@ -17,6 +17,7 @@
 pub mod action;
 pub mod audit;
 pub mod context;
+pub mod cpu;
 mod denied;
 mod error;
 mod gate;

@@ -14,7 +14,7 @@ use cedar_policy::{
 use serde_json::Value;
 
 use crate::error::{PolicyError, SourceDiagnostic};
-use crate::schema::{Choice, Pending, PolicySchema};
+use crate::schema::{Choice, Pending, PolicySchema, Task};
 use crate::statements::{self, Shape};
 
 /// Where a policy was written, for explanations and the audit log.
@@ -193,15 +193,17 @@ impl Policies {
                 Some(_) => Err(meanwhile),
             }
         };
-        let (early, built) = if helper {
-            let pending = Pending::start(choice);
+        // The schema is built, and the shapes validated against it, meanwhile.
+        let task = Task::new(choice, shaped.shapes);
+        let (early, checked) = if helper {
+            let pending = Pending::start(task);
             let early = early(meanwhile);
             (early, pending.wait())
         } else {
-            (early(meanwhile), choice.build())
+            (early(meanwhile), task.run())
         };
-        let built = built.map_err(PolicyError::Schema)?;
-        if shapes_validate(built.validator(), &shaped.shapes) {
+        let built = checked.schema.map_err(PolicyError::Schema)?;
+        if checked.clean {
             let _ = policies.inner.schema.set(built);
             return match (shaped.duplicate, early) {
                 (Some(id), _) => Err(PolicyError::DuplicateId(id)),
@@ -577,9 +579,9 @@ fn whole_meanwhile<T>(
     Ok((policies, value))
 }
 
-/// Whether the shapes of a set validate with neither errors nor warnings. A validated
-/// shape decides validation for every policy of that shape.
-fn shapes_validate(validator: &Validator, shapes: &PolicySet) -> bool {
+/// Whether the shapes of a set validate strictly with neither errors nor warnings. A
+/// validated shape decides validation for every policy of that shape.
+pub(crate) fn validates_cleanly(validator: &Validator, shapes: &PolicySet) -> bool {
     let checked = validator.validate(shapes, ValidationMode::Strict);
     checked.validation_errors().next().is_none() && checked.validation_warnings().next().is_none()
 }

@@ -144,6 +144,10 @@ fn spawn_helper<T: Send + 'static>(
         // thread would pass for a helper, so the process must not go on.
         std::process::abort();
     }
+    // The caller goes on working: the helper runs at once where it was.
+    if spawned.is_ok() {
+        crate::cpu::leave_this_cpu();
+    }
     spawned
 }
 
@@ -154,8 +158,38 @@ const WARM_UP: &str = r#"{"rex":{"entityTypes":{"E":{"shape":{"type":"Record","a
 /// Whether a [`prewarm`] thread has warmed this process up.
 static WARM: AtomicBool = AtomicBool::new(false);
 
-/// A schema to build, handed to the warm thread, which either thread builds: the warm
-/// thread if it gets to it first, else the load itself when it needs the schema. A
+/// A schema to build and policies to validate against it.
+#[derive(Clone)]
+pub(crate) struct Task {
+    choice: Choice,
+    shapes: cedar_policy::PolicySet,
+}
+
+/// A [`Task`] done: the schema, and whether the policies validate against it strictly
+/// with neither errors nor warnings (`false` when it did not build).
+pub(crate) struct Checked {
+    pub(crate) schema: Result<PolicySchema, String>,
+    pub(crate) clean: bool,
+}
+
+impl Task {
+    /// Build `choice` and validate `shapes` against it.
+    pub(crate) fn new(choice: Choice, shapes: cedar_policy::PolicySet) -> Self {
+        Self { choice, shapes }
+    }
+
+    /// Builds the schema and validates the policies against it.
+    pub(crate) fn run(self) -> Checked {
+        let schema = self.choice.build();
+        let clean = schema
+            .as_ref()
+            .is_ok_and(|built| crate::policies::validates_cleanly(built.validator(), &self.shapes));
+        Checked { schema, clean }
+    }
+}
+
+/// A [`Task`] handed to the warm thread, which either thread does: the warm thread if it
+/// gets to it first, else the load itself when it needs the result. A
 /// helper thread that no processor has run yet (a virtual CPU the host has not given
 /// back) then does not hold the load up, and in that case no other thread has to wake it.
 pub(crate) struct Job {
@@ -165,19 +199,19 @@ pub(crate) struct Job {
 
 enum JobState {
     /// Nobody has started it.
-    Queued(Choice),
-    /// The warm thread builds it.
+    Queued(Box<Task>),
+    /// The warm thread does it.
     Building,
-    /// The warm thread built it.
-    Built(Result<PolicySchema, String>),
+    /// The warm thread did it.
+    Built(Checked),
     /// The warm thread stopped without a result (it panicked), or the result is taken.
     Gone,
 }
 
 impl Job {
-    fn new(choice: Choice) -> Self {
+    fn new(task: Task) -> Self {
         Self {
-            state: Mutex::new(JobState::Queued(choice)),
+            state: Mutex::new(JobState::Queued(Box::new(task))),
             changed: Condvar::new(),
         }
     }
@@ -188,13 +222,13 @@ impl Job {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// On the warm thread: builds the schema unless the load has taken the job; whether
-    /// it did.
+    /// On the warm thread: does the task unless the load has taken the job; whether it
+    /// did.
     fn build_if_unclaimed(&self) -> bool {
-        let choice = {
+        let task = {
             let mut state = self.lock();
             match std::mem::replace(&mut *state, JobState::Building) {
-                JobState::Queued(choice) => choice,
+                JobState::Queued(task) => task,
                 other => {
                     *state = other;
                     return false;
@@ -213,24 +247,24 @@ impl Job {
             }
         }
         let unwinding = Unwinding(self);
-        let built = choice.build();
-        *self.lock() = JobState::Built(built);
+        let checked = task.run();
+        *self.lock() = JobState::Built(checked);
         self.changed.notify_all();
         drop(unwinding);
         true
     }
 
-    /// On the loading thread: the schema and whether it was built here (when the warm
-    /// thread had not started it); `None` when the warm thread stopped without one.
-    fn take(&self) -> Option<(Result<PolicySchema, String>, bool)> {
+    /// On the loading thread: the result and whether the task was done here (when the
+    /// warm thread had not started it); `None` when the warm thread stopped without one.
+    fn take(&self) -> Option<(Checked, bool)> {
         let mut state = self.lock();
         loop {
             match std::mem::replace(&mut *state, JobState::Gone) {
-                JobState::Queued(choice) => {
+                JobState::Queued(task) => {
                     drop(state);
-                    return Some((choice.build(), true));
+                    return Some((task.run(), true));
                 }
-                JobState::Built(built) => return Some((built, false)),
+                JobState::Built(checked) => return Some((checked, false)),
                 JobState::Gone => return None,
                 JobState::Building => {
                     *state = JobState::Building;
@@ -278,45 +312,45 @@ fn release_warm_thread() {
     }
 }
 
-/// A schema being built for a policy load while the load goes on.
+/// A [`Task`] being done for a policy load while the load goes on.
 pub(crate) enum Pending {
-    /// Handed to the warm thread (or built by [`Pending::wait`] if it has not started).
-    Warm(Arc<Job>, Choice),
+    /// Handed to the warm thread (or done by [`Pending::wait`] if it has not started).
+    Warm(Arc<Job>, Task),
     /// On a thread of its own.
-    Thread(JoinHandle<Result<PolicySchema, String>>, Choice),
-    /// Not started (no thread could be): built by [`Pending::wait`].
-    Here(Choice),
+    Thread(JoinHandle<Checked>, Task),
+    /// Not started (no thread could be): done by [`Pending::wait`].
+    Here(Task),
 }
 
 impl Pending {
-    /// Starts building `choice`: on the warm thread when one waits, else on a new
-    /// thread named [`PREWARM_THREAD`].
-    pub(crate) fn start(choice: Choice) -> Self {
+    /// Starts `task`: on the warm thread when one waits, else on a new thread named
+    /// [`PREWARM_THREAD`].
+    pub(crate) fn start(task: Task) -> Self {
         let warm = WAITING.lock().ok().and_then(|mut w| w.take());
         if let Some(jobs) = warm {
-            let job = Arc::new(Job::new(choice.clone()));
+            let job = Arc::new(Job::new(task.clone()));
             if jobs.send(Arc::clone(&job)).is_ok() {
-                return Self::Warm(job, choice);
+                return Self::Warm(job, task);
             }
         }
         let spawned = spawn_helper({
-            let choice = choice.clone();
-            move || choice.build()
+            let task = task.clone();
+            move || task.run()
         });
         match spawned {
-            Ok(thread) => Self::Thread(thread, choice),
-            Err(_) => Self::Here(choice),
+            Ok(thread) => Self::Thread(thread, task),
+            Err(_) => Self::Here(task),
         }
     }
 
-    /// The built schema (built here if its thread is gone without an answer).
-    pub(crate) fn wait(self) -> Result<PolicySchema, String> {
+    /// The result (the task done here if its thread is gone without one).
+    pub(crate) fn wait(self) -> Checked {
         match self {
-            Self::Warm(job, choice) => job
+            Self::Warm(job, task) => job
                 .take()
-                .map_or_else(|| choice.build(), |(built, _)| built),
-            Self::Thread(thread, choice) => thread.join().unwrap_or_else(|_| choice.build()),
-            Self::Here(choice) => choice.build(),
+                .map_or_else(|| task.run(), |(checked, _)| checked),
+            Self::Thread(thread, task) => thread.join().unwrap_or_else(|_| task.run()),
+            Self::Here(task) => task.run(),
         }
     }
 }
@@ -583,10 +617,11 @@ mod tests {
     /// schema, built once.
     #[test]
     fn a_schema_job_is_built_by_whichever_thread_gets_to_it_first() {
-        use super::{Choice, Job};
+        use super::{Choice, Job, Task};
+        let full = || Task::new(Choice::Full, cedar_policy::PolicySet::new());
         // Not started: the warm thread (held back until the load has its schema) finds
         // it taken.
-        let job = Arc::new(Job::new(Choice::Full));
+        let job = Arc::new(Job::new(full()));
         let (go, wait) = std::sync::mpsc::channel::<()>();
         let warm = std::thread::spawn({
             let job = Arc::clone(&job);
@@ -595,37 +630,52 @@ mod tests {
                 job.build_if_unclaimed()
             }
         });
-        let (built, here) = job.take().unwrap();
+        let (checked, here) = job.take().unwrap();
         assert!(here);
+        assert!(checked.clean);
         assert!(std::ptr::eq(
-            built.unwrap().schema(),
+            checked.schema.unwrap().schema(),
             super::schema().unwrap()
         ));
         go.send(()).unwrap();
         assert!(!warm.join().unwrap(), "the warm thread built it too");
 
         // Built by the warm thread first: taken from it.
-        let job = Arc::new(Job::new(Choice::Full));
+        let job = Arc::new(Job::new(full()));
         let warm = std::thread::spawn({
             let job = Arc::clone(&job);
             move || job.build_if_unclaimed()
         });
         assert!(warm.join().unwrap());
-        let (built, here) = job.take().unwrap();
+        let (checked, here) = job.take().unwrap();
         assert!(!here);
-        assert!(built.is_ok());
+        assert!(checked.schema.is_ok() && checked.clean);
 
         // Racing: exactly one of the two builds it, and the load gets that one.
         for _ in 0..50 {
-            let job = Arc::new(Job::new(Choice::Full));
+            let job = Arc::new(Job::new(full()));
             let warm = std::thread::spawn({
                 let job = Arc::clone(&job);
                 move || job.build_if_unclaimed()
             });
-            let (built, here) = job.take().unwrap();
-            assert!(built.is_ok());
+            let (checked, here) = job.take().unwrap();
+            assert!(checked.schema.is_ok());
             assert_ne!(here, warm.join().unwrap(), "built once, by one of them");
         }
+    }
+
+    /// A task says whether its policies validate against the schema it built.
+    #[test]
+    fn a_task_says_whether_its_policies_validate() {
+        use super::{Choice, Task};
+        let run = |text: &str| {
+            let set: cedar_policy::PolicySet = text.parse().unwrap();
+            Task::new(Choice::Full, set).run()
+        };
+        let ok = run(r#"permit(principal, action == file_system::Action::"read", resource);"#);
+        assert!(ok.schema.is_ok() && ok.clean);
+        let unknown = run(r#"permit(principal, action == file_system::Action::"fly", resource);"#);
+        assert!(unknown.schema.is_ok() && !unknown.clean);
     }
 
     /// The first schema a load asks for goes to the warm thread (which builds it unless
@@ -634,19 +684,20 @@ mod tests {
     /// ends when joined: every runner test without a policy file.)
     #[test]
     fn the_first_schema_asked_for_goes_to_the_warm_thread() {
-        use super::{Choice, Pending, prewarm};
+        use super::{Choice, Pending, Task, prewarm};
+        let full = || Task::new(Choice::Full, cedar_policy::PolicySet::new());
         let warm = prewarm().unwrap();
-        let pending = Pending::start(Choice::Full);
+        let pending = Pending::start(full());
         assert!(matches!(pending, Pending::Warm(..)));
-        let built = pending.wait().unwrap();
+        let built = pending.wait().schema.unwrap();
         assert!(std::ptr::eq(built.schema(), super::schema().unwrap()));
         warm.join();
 
         // Warm now: no second thread; a load builds on a thread of its own.
         assert!(prewarm().is_none());
-        let pending = Pending::start(Choice::Full);
+        let pending = Pending::start(full());
         assert!(matches!(pending, Pending::Thread(..)));
-        assert!(pending.wait().is_ok());
+        assert!(pending.wait().schema.is_ok());
     }
 
     /// The whole schema is built once per process.

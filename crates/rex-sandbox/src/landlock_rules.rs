@@ -367,6 +367,10 @@ fn add_all_opened<S: RuleSink>(
             });
             forks.push((run, first, started));
         }
+        // This thread adds the first run: the others start at once where it was.
+        if forks.iter().any(|(_, _, started)| started.is_some()) {
+            rex_policy::cpu::leave_this_cpu();
+        }
         let mut failed = add_opened(rules.get(..size).unwrap_or(rules), 0, sink)?;
         for (run, first, started) in forks {
             let Some(handle) = started else {
