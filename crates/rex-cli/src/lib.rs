@@ -141,7 +141,9 @@ pub fn prepare(inputs: &Inputs) -> Result<Prepared, Fatal> {
 /// The schema thread is the only other thread then. It is not under Landlock (the
 /// sandbox restricts the calling thread and the threads it starts later): it runs no
 /// script code, builds the schema from text compiled into the binary, and is joined
-/// before this returns, so the script thread, started later, is restricted. A policy
+/// before this returns, so the script thread, started later, is restricted (a caller
+/// that started it earlier with [`rex_policy::schema::prewarm`], as `rex-runner` does
+/// before parsing its command line, joins it itself before it runs the script). A policy
 /// that fails validation is reported as by [`prepare`]; the process is then already
 /// sandboxed, which only matters to a caller that would go on to do something else.
 pub fn prepare_sandboxed(inputs: &Inputs) -> Result<Prepared, Fatal> {

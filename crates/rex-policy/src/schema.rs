@@ -75,7 +75,8 @@ pub fn is_built() -> bool {
 /// The thread then waits for one schema to build: the first policy load of the process
 /// hands it the schema it needs (see [`crate::Policies::load_files_meanwhile`]), and
 /// builds it itself if the thread has not started it by the time it needs it. `None`
-/// when this process is warm already or no thread can be started (a load then builds its
+/// when this process is warm already, a warm thread waits already (the one that started
+/// it joins it) or no thread can be started (a load then builds its
 /// schema on a thread of its own, or itself).
 ///
 /// The thread authorizes nothing, touches nothing outside the process, and runs no script
@@ -83,7 +84,8 @@ pub fn is_built() -> bool {
 /// thread and the threads it starts later; this one ends, and is joined with
 /// [`Prewarm::join`] before the script starts).
 pub fn prewarm() -> Option<Prewarm> {
-    if WARM.load(Ordering::Acquire) {
+    let waiting = WAITING.lock().is_ok_and(|w| w.is_some());
+    if waiting || WARM.load(Ordering::Acquire) {
         return None;
     }
     let (jobs, inbox) = channel::<Arc<Job>>();
