@@ -102,7 +102,7 @@ pub fn prewarm() -> Option<Prewarm> {
                 // name regexes, and the build's code is mapped, before the schema a
                 // policy needs is known.
                 let _ = subset::warm_up();
-                let _ = Schema::from_json_str(WARM_UP);
+                warm_up_validation();
                 WARM.store(true, Ordering::Release);
                 match inbox.recv() {
                     Ok(job) => job,
@@ -156,6 +156,23 @@ fn spawn_helper<T: Send + 'static>(
 /// A schema small enough to build in microseconds that goes through the steps of a real
 /// build (a record attribute, an entity type reference, an action applying to it).
 const WARM_UP: &str = r#"{"rex":{"entityTypes":{"E":{"shape":{"type":"Record","attributes":{"a":{"type":"String"}}}}},"actions":{"a":{"appliesTo":{"principalTypes":["E"],"resourceTypes":["E"],"context":{"type":"Record","attributes":{}}}}}}}"#;
+
+/// A policy that validates against [`WARM_UP`] by the steps a rex policy takes (an
+/// action scope, a resource type test, an attribute in a condition).
+const WARM_UP_POLICY: &str = r#"permit(principal, action == rex::Action::"a", resource is rex::E) when { resource.a == "x" };"#;
+
+/// Builds the [`WARM_UP`] schema and validates [`WARM_UP_POLICY`] against it: the first
+/// schema build and the first validation of a process each run code and set up tables
+/// that the next ones find ready.
+fn warm_up_validation() {
+    let Ok(schema) = Schema::from_json_str(WARM_UP) else {
+        return;
+    };
+    let Ok(policies) = WARM_UP_POLICY.parse::<cedar_policy::PolicySet>() else {
+        return;
+    };
+    let _ = Validator::new(schema).validate(&policies, cedar_policy::ValidationMode::Strict);
+}
 
 /// Whether a [`prewarm`] thread has warmed this process up.
 static WARM: AtomicBool = AtomicBool::new(false);
@@ -664,6 +681,17 @@ mod tests {
             assert!(checked.schema.is_ok());
             assert_ne!(here, warm.join().unwrap(), "built once, by one of them");
         }
+    }
+
+    /// The warm-up policy validates cleanly against the warm-up schema, so warming up
+    /// goes through a whole validation.
+    #[test]
+    fn the_warm_up_policy_validates_against_the_warm_up_schema() {
+        let schema = cedar_policy::Schema::from_json_str(super::WARM_UP).unwrap();
+        let policies: cedar_policy::PolicySet = super::WARM_UP_POLICY.parse().unwrap();
+        let checked = cedar_policy::Validator::new(schema)
+            .validate(&policies, cedar_policy::ValidationMode::Strict);
+        assert!(checked.validation_passed_without_warnings(), "{checked:?}");
     }
 
     /// A task says whether its policies validate against the schema it built.
