@@ -281,6 +281,9 @@ fn backstop(policies: &Policies, inputs: &Inputs) -> Result<Backstop, Fatal> {
     {
         config.extra_write_paths.push(dir.to_path_buf());
     }
+    // rex-fs re-opens files through a cached `/proc/<pid>/fd` handle, which Landlock
+    // would refuse to open once applied.
+    let _ = rex_fs::proc_fd::proc_self_fd();
     let plan = rex_sandbox::plan(policies, &config);
     let report = rex_sandbox::apply(&plan)
         .map_err(|e| Fatal::new(ErrorType::InternalException, format!("sandbox: {e}")))?;

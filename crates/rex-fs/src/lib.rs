@@ -68,6 +68,7 @@ mod list;
 mod make_dirs;
 mod metadata;
 mod move_tree;
+pub mod proc_fd;
 mod redact;
 mod rename;
 mod reopen;

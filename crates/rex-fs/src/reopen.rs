@@ -27,7 +27,7 @@ fn reopen_checked(
     path: &str,
     expected: Option<FileId>,
 ) -> Result<(OwnedFd, Stat), FsError> {
-    let proc_fd = rustix_linux_procfs::proc_self_fd()
+    let proc_fd = crate::proc_fd::proc_self_fd()
         .map_err(|e| FsError::os("open /proc/self/fd to re-open", path, e))?;
     let name = DecInt::from_fd(fd);
     let new = sys::retry(|| {

@@ -136,7 +136,7 @@ pub(crate) fn write_all(fd: impl AsFd, mut buf: &[u8], path: &str) -> Result<(),
 /// applied to a symlink (the magic link of an `O_PATH|O_NOFOLLOW` fd on a link resolves
 /// to the link, and Linux refuses `chmod` of links).
 pub(crate) fn chmod_fd(fd: impl AsFd, mode: u32, path: &str) -> Result<(), FsError> {
-    let proc_fd = rustix_linux_procfs::proc_self_fd()
+    let proc_fd = crate::proc_fd::proc_self_fd()
         .map_err(|e| FsError::os("open /proc/self/fd to chmod", path, e))?;
     let name = rustix::path::DecInt::from_fd(fd.as_fd());
     retry(|| {

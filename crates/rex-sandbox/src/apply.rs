@@ -27,9 +27,6 @@ pub fn apply(plan: &SandboxPlan) -> Result<SandboxReport, SandboxError> {
     let required = plan.mode == SandboxMode::Required;
     report.notes.extend(plan.notes.iter().cloned());
 
-    // rex-fs re-opens files through a cached /proc/self/fd handle; open it while /proc
-    // can still be listed without a rule.
-    let _ = rustix_linux_procfs::proc_self_fd();
     let threads = settled_thread_count(&plan.helper_threads).unwrap_or(1);
 
     match limits::apply(&plan.limits) {
