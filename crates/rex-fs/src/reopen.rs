@@ -1,8 +1,8 @@
 //! Re-opening the inode an `O_PATH` fd already holds, without looking its name up again.
 //!
-//! A file is re-opened through its magic link `/proc/self/fd/<n>` (the `/proc/self/fd`
-//! directory is opened and checked to be a real, unobstructed procfs by
-//! `rustix-linux-procfs`): the kernel follows that link to the very inode the fd refers
+//! A file is re-opened through its magic link `/proc/self/fd/<n>` (the directory is
+//! opened once and checked to be this process's, on a real, unobstructed procfs, by
+//! [`crate::proc_fd`]): the kernel follows that link to the very inode the fd refers
 //! to, whatever has since been renamed, replaced or symlinked at the path. The new fd is
 //! then checked to be the same device and inode. Re-opening authorizes nothing; callers
 //! re-open only after the gate allowed the access the new fd gives.

@@ -11,7 +11,9 @@
 //!   [`Gate::check`] is the only way to obtain a [`Permit`], and a refusal is a [`Denied`]
 //!   that explains itself and suggests the minimal permit;
 //! - the decision log ([`audit`]), one JSON line per decision;
-//! - [`CanonicalPath`] and [`Resource`]: what requests are about.
+//! - [`CanonicalPath`] and [`Resource`]: what requests are about;
+//! - [`cpu::leave_this_cpu`]: how a thread that starts a helper lets it run at once (used
+//!   by the schema's helpers and the sandbox's rule threads).
 #![forbid(unsafe_code)]
 
 pub mod action;
