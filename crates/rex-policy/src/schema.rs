@@ -75,9 +75,9 @@ pub fn is_built() -> bool {
 /// The thread then waits for one schema to build: the first policy load of the process
 /// hands it the schema it needs (see [`crate::Policies::load_files_meanwhile`]), and
 /// builds it itself if the thread has not started it by the time it needs it. `None`
-/// when this process is warm already, a warm thread waits already (the one that started
-/// it joins it) or no thread can be started (a load then builds its
-/// schema on a thread of its own, or itself).
+/// when this process is warm already, when a warm thread waits already (whoever started
+/// it joins it), or when no thread can be started (a load then builds its schema on a
+/// thread of its own, or itself).
 ///
 /// The thread authorizes nothing, touches nothing outside the process, and runs no script
 /// code: the runner applies the sandbox while it runs (Landlock restricts only the calling
