@@ -90,28 +90,41 @@ pub fn prewarm() -> Option<Prewarm> {
     }
     let (jobs, inbox) = channel::<Arc<Job>>();
     let thread = spawn_helper(move || {
-        // A thread that first runs late may find its job there already, or taken, or
-        // no job coming: then there is nothing to warm up for.
-        let job = match inbox.try_recv() {
-            Ok(job) => job,
-            Err(TryRecvError::Disconnected) => return,
-            Err(TryRecvError::Empty) => {
-                // The embedded schema taken apart (which the main thread needs first, as
-                // soon as the policy is parsed); then a schema of one entity type and one
-                // action: Cedar builds its extension table, compiles its lexer and its
-                // name regexes, and the build's code is mapped, before the schema a
-                // policy needs is known.
-                let _ = subset::warm_up();
-                warm_up_validation();
-                WARM.store(true, Ordering::Release);
-                match inbox.recv() {
-                    Ok(job) => job,
-                    Err(_) => return,
+        // The embedded schema taken apart (which the main thread needs first, as soon as
+        // the policy is parsed); a schema of one entity type and one action (Cedar builds
+        // its extension table, compiles its lexer and its name regexes, and the build's
+        // code is mapped); a policy validated against it (the validator's code and
+        // tables). Each step is skipped once the job is there, or taken, or none will
+        // come: the job's own build then pays for what the step would have prepared,
+        // sooner. What the steps built is dropped after the job.
+        let mut warm_schema = None;
+        let mut validator = None;
+        let mut step = 0;
+        let job = loop {
+            match inbox.try_recv() {
+                Ok(job) => break job,
+                Err(TryRecvError::Disconnected) => return,
+                Err(TryRecvError::Empty) => {}
+            }
+            match step {
+                0 => {
+                    let _ = subset::warm_up();
+                }
+                1 => warm_schema = Schema::from_json_str(WARM_UP).ok(),
+                2 => validator = warm_schema.take().and_then(warm_up_validation),
+                _ => {
+                    WARM.store(true, Ordering::Release);
+                    match inbox.recv() {
+                        Ok(job) => break job,
+                        Err(_) => return,
+                    }
                 }
             }
+            step += 1;
         };
         job.build_if_unclaimed();
         WARM.store(true, Ordering::Release);
+        drop((warm_schema, validator));
     })
     .ok()?;
     if let Ok(mut waiting) = WAITING.lock() {
@@ -161,17 +174,14 @@ const WARM_UP: &str = r#"{"rex":{"entityTypes":{"E":{"shape":{"type":"Record","a
 /// action scope, a resource type test, an attribute in a condition).
 const WARM_UP_POLICY: &str = r#"permit(principal, action == rex::Action::"a", resource is rex::E) when { resource.a == "x" };"#;
 
-/// Builds the [`WARM_UP`] schema and validates [`WARM_UP_POLICY`] against it: the first
-/// schema build and the first validation of a process each run code and set up tables
-/// that the next ones find ready.
-fn warm_up_validation() {
-    let Ok(schema) = Schema::from_json_str(WARM_UP) else {
-        return;
-    };
-    let Ok(policies) = WARM_UP_POLICY.parse::<cedar_policy::PolicySet>() else {
-        return;
-    };
-    let _ = Validator::new(schema).validate(&policies, cedar_policy::ValidationMode::Strict);
+/// Validates [`WARM_UP_POLICY`] against the [`WARM_UP`] schema: the first validation of
+/// a process runs code and sets up tables that the next ones find ready. The validator,
+/// to be dropped when nothing waits for this thread.
+fn warm_up_validation(schema: Schema) -> Option<Validator> {
+    let policies = WARM_UP_POLICY.parse::<cedar_policy::PolicySet>().ok()?;
+    let validator = Validator::new(schema);
+    let _ = validator.validate(&policies, cedar_policy::ValidationMode::Strict);
+    Some(validator)
 }
 
 /// Whether a [`prewarm`] thread has warmed this process up.
