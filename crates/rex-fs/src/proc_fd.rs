@@ -49,7 +49,8 @@ fn open_checked() -> Result<OwnedFd, Errno> {
     let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
     let proc = rustix::fs::openat(CWD, "/proc", dir, Mode::empty())?;
     is_procfs(&proc)?;
-    if rustix::fs::fstat(&proc)?.st_ino != PROC_ROOT_INO {
+    let held = rustix::fs::fstat(&proc)?;
+    if held.st_ino != PROC_ROOT_INO {
         return Err(Errno::NOTSUP);
     }
     let pid = rustix::fs::readlinkat(&proc, "self", Vec::new())?;
@@ -71,7 +72,6 @@ fn open_checked() -> Result<OwnedFd, Errno> {
         rustix::path::DecInt::from_fd(proc.as_fd()).as_c_str(),
         AtFlags::empty(),
     )?;
-    let held = rustix::fs::fstat(&proc)?;
     if (through.st_dev, through.st_ino) != (held.st_dev, held.st_ino) {
         return Err(Errno::NOTSUP);
     }

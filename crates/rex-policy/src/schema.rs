@@ -202,7 +202,7 @@ pub(crate) struct Checked {
 }
 
 impl Task {
-    /// Build `choice` and validate `shapes` against it.
+    /// The task of building `choice` and validating `shapes` against it.
     pub(crate) fn new(choice: Choice, shapes: cedar_policy::PolicySet) -> Self {
         Self { choice, shapes }
     }
@@ -218,9 +218,9 @@ impl Task {
 }
 
 /// A [`Task`] handed to the warm thread, which either thread does: the warm thread if it
-/// gets to it first, else the load itself when it needs the result. A
-/// helper thread that no processor has run yet (a virtual CPU the host has not given
-/// back) then does not hold the load up, and in that case no other thread has to wake it.
+/// gets to it first, else the load itself when it needs the result. A helper thread that
+/// no processor has run yet (a virtual CPU the host has not given back) then does not
+/// hold the load up, and in that case no other thread has to wake it.
 pub(crate) struct Job {
     state: Mutex<JobState>,
     changed: Condvar,
