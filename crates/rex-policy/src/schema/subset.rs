@@ -56,6 +56,9 @@ struct Namespace {
     others: Vec<(&'static str, &'static RawValue)>,
     /// The entity types, raw.
     entity_types: Vec<(&'static str, &'static RawValue)>,
+    /// Each entity type's name as a JSON string, short (`"Dir"`) and, outside the empty
+    /// namespace, qualified (`"file_system::Dir"`): what [`Namespace::named_in`] looks for.
+    type_strings: Vec<String>,
     /// The actions, raw.
     actions: Vec<(&'static str, &'static RawValue)>,
 }
@@ -76,10 +79,7 @@ impl Namespace {
     /// string, short or qualified. An object key with that text counts as well (it errs
     /// on the side of keeping a namespace).
     fn named_in(&self, raw: &str) -> bool {
-        self.entity_types.iter().any(|(t, _)| {
-            raw.contains(&format!("\"{t}\""))
-                || (!self.name.is_empty() && raw.contains(&format!("\"{}::{t}\"", self.name)))
-        })
+        self.type_strings.iter().any(|t| raw.contains(t.as_str()))
     }
 
     /// The raw declaration of action `name`.
@@ -155,10 +155,18 @@ fn build_index() -> Option<Index> {
                 actions.push((name, raw));
             }
         }
+        let type_strings = entity_types
+            .iter()
+            .flat_map(|(t, _)| {
+                let qualified = (!ns.is_empty()).then(|| format!("\"{ns}::{t}\""));
+                std::iter::once(format!("\"{t}\"")).chain(qualified)
+            })
+            .collect();
         namespaces.push(Namespace {
             name: ns,
             others,
             entity_types,
+            type_strings,
             actions,
         });
     }
