@@ -716,6 +716,7 @@ impl Gate {
         if let Some(log) = &self.audit {
             let packed = self.position.load(Ordering::Relaxed);
             let line = crate::audit::AllowedLine {
+                context: self.id,
                 principal: &self.principal_name,
                 action,
                 resource,

@@ -185,11 +185,12 @@ impl Resource {
 
 impl PartialEq for Resource {
     /// The type name is compared by pointer first (see [`crate::action`]): it is one of
-    /// the constants of [`TYPES`] in every resource rex builds.
+    /// the constants of [`TYPES`] in every resource rex builds. So is the id: clones of
+    /// one resource share it.
     fn eq(&self, other: &Self) -> bool {
         crate::action::same_name(self.type_name, other.type_name)
             && self.fs == other.fs
-            && self.id == other.id
+            && (Arc::ptr_eq(&self.id, &other.id) || self.id == other.id)
             && self.attrs == other.attrs
     }
 }
