@@ -1164,8 +1164,7 @@ mod tests {
             Arc::from(vec!["policy0".to_owned()]),
             Arc::from(vec!["a".to_owned(), "b\"q".to_owned()]),
         ];
-        let mut queued = pending();
-        let mut direct = pending();
+        let (mut queued, mut direct) = (pending(), pending());
         // Each round is one drain: its subjects, numbered as the queue numbers them.
         for round in 0..3 {
             let ctx = QueueContext {
@@ -1174,8 +1173,7 @@ mod tests {
                 script: (round > 0).then(|| "s.rhai".to_owned()),
                 job: None,
             };
-            queued.settle(&ctx);
-            let mut found = Found::default();
+            let mut both = Both::drain_for(&ctx, queued, direct);
             let mut subjects: Vec<((usize, usize), Subject)> = Vec::new();
             for i in 0..(3 * MAX_MIDDLES) {
                 let key = (i % (MAX_MIDDLES + 3), i % 2);
@@ -1198,34 +1196,62 @@ mod tests {
                     subject: index,
                     at: (u32::try_from(i % 7).unwrap(), 4),
                 };
-                let line = DecisionLine {
-                    time: item.time,
-                    principal: &ctx.principal,
-                    action: item.action,
-                    resource: &subject.resource,
-                    allow: true,
-                    enforced: true,
-                    reason: "permit",
-                    policies: &subject.policies,
-                    errors: &[],
-                    script: (item.at.0 > 0).then_some(Position {
-                        file: ctx.script.as_deref(),
-                        line: item.at.0,
-                        column: item.at.1,
-                    }),
-                    job: None,
-                };
-                queued.buf.clear();
-                direct.buf.clear();
-                queued
-                    .push_queued(&item, subject, &ctx, &mut found)
-                    .unwrap();
-                direct.push_decision(&line, false).unwrap();
-                assert_eq!(
-                    String::from_utf8(queued.buf.clone()).unwrap(),
-                    String::from_utf8(direct.buf.clone()).unwrap()
-                );
+                both.check(&item, subject, &ctx, &format!("round {round}, line {i}"));
             }
+            (queued, direct) = (both.queued, both.direct);
+        }
+    }
+
+    /// One queued and one direct log of the same decisions, for tests that hold the two
+    /// alike: `found` is the queued side's drain memory.
+    struct Both {
+        queued: Pending,
+        direct: Pending,
+        found: Found,
+    }
+
+    impl Both {
+        /// A new drain for `ctx` on the queued side.
+        fn drain_for(ctx: &QueueContext, queued: Pending, direct: Pending) -> Self {
+            let mut both = Self {
+                queued,
+                direct,
+                found: Found::default(),
+            };
+            both.queued.settle(ctx);
+            both
+        }
+
+        /// Formats `item` queued and the same decision direct, and checks that the two
+        /// lines are the same bytes.
+        fn check(&mut self, item: &Queued, subject: &Subject, ctx: &QueueContext, what: &str) {
+            let line = DecisionLine {
+                time: item.time,
+                principal: &ctx.principal,
+                action: item.action,
+                resource: &subject.resource,
+                allow: true,
+                enforced: true,
+                reason: "permit",
+                policies: &subject.policies,
+                errors: &[],
+                script: (item.at.0 > 0).then_some(Position {
+                    file: ctx.script.as_deref(),
+                    line: item.at.0,
+                    column: item.at.1,
+                }),
+                job: None,
+            };
+            self.queued.buf.clear();
+            self.direct.buf.clear();
+            let found = &mut self.found;
+            self.queued.push_queued(item, subject, ctx, found).unwrap();
+            self.direct.push_decision(&line, false).unwrap();
+            assert_eq!(
+                String::from_utf8(self.queued.buf.clone()).unwrap(),
+                String::from_utf8(self.direct.buf.clone()).unwrap(),
+                "{what}"
+            );
         }
     }
 
@@ -1250,10 +1276,7 @@ mod tests {
         // first one's slot), then the first again.
         let mut order: Vec<usize> = (0..MAX_MIDDLES).collect();
         order.extend([0, MAX_MIDDLES, 0, MAX_MIDDLES]);
-        let mut queued = pending();
-        let mut direct = pending();
-        queued.settle(&ctx);
-        let mut found = Found::default();
+        let mut both = Both::drain_for(&ctx, pending(), pending());
         for (n, &k) in order.iter().enumerate() {
             let subject = &subjects[k];
             let item = Queued {
@@ -1262,34 +1285,7 @@ mod tests {
                 subject: k,
                 at: (u32::try_from(n + 1).unwrap(), 1),
             };
-            let line = DecisionLine {
-                time: item.time,
-                principal: &ctx.principal,
-                action: item.action,
-                resource: &subject.resource,
-                allow: true,
-                enforced: true,
-                reason: "permit",
-                policies: &subject.policies,
-                errors: &[],
-                script: Some(Position {
-                    file: ctx.script.as_deref(),
-                    line: item.at.0,
-                    column: item.at.1,
-                }),
-                job: None,
-            };
-            queued.buf.clear();
-            direct.buf.clear();
-            queued
-                .push_queued(&item, subject, &ctx, &mut found)
-                .unwrap();
-            direct.push_decision(&line, false).unwrap();
-            assert_eq!(
-                String::from_utf8(queued.buf.clone()).unwrap(),
-                String::from_utf8(direct.buf.clone()).unwrap(),
-                "line {n} (subject {k})"
-            );
+            both.check(&item, subject, &ctx, &format!("line {n} (subject {k})"));
         }
     }
 
