@@ -322,6 +322,7 @@ impl Pending {
         }) {
             return i;
         }
+        // Only the middle is made from this line: its time and position are not read.
         let line = DecisionLine::permit(
             SystemTime::UNIX_EPOCH,
             &AllowedLine {

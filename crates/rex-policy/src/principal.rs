@@ -10,9 +10,11 @@
 /// else asks the C library (`getpwuid_r`).
 pub fn effective_user_name() -> String {
     let uid = uzers::get_effective_uid();
-    if let Some(name) = name_from_files(uid) {
-        return name;
-    }
+    name_from_files(uid).unwrap_or_else(|| name_from_libc(uid))
+}
+
+/// The C library's name for `uid` (`getpwuid_r`), or the uid in decimal.
+fn name_from_libc(uid: u32) -> String {
     uzers::get_user_by_uid(uid)
         .and_then(|u| u.name().to_str().map(str::to_owned))
         .unwrap_or_else(|| uid.to_string())
@@ -139,9 +141,6 @@ mod tests {
         }
         assert!(checked > 0, "no entry read from /etc/passwd");
         let uid = uzers::get_effective_uid();
-        let libc = uzers::get_user_by_uid(uid)
-            .and_then(|u| u.name().to_str().map(str::to_owned))
-            .unwrap_or_else(|| uid.to_string());
-        assert_eq!(effective_user_name(), libc);
+        assert_eq!(effective_user_name(), name_from_libc(uid));
     }
 }
