@@ -120,6 +120,10 @@ pub struct Prepared {
     pub gate: Arc<Gate>,
     /// The run request.
     pub request: RunRequest,
+    /// The script thread, started right after the kernel backstop was applied (so that
+    /// it is under it) while the policy was still validating; `None` to start one at
+    /// [`run`].
+    pub script_thread: Option<rex_engine::ScriptThread>,
 }
 
 /// Reads and validates everything, in the original's order: input files
@@ -230,6 +234,7 @@ fn prepare_here(inputs: &Inputs, sandbox: bool) -> Result<Prepared, Fatal> {
     let mut prepared = Prepared {
         gate: Arc::new(gate),
         request,
+        script_thread: None,
     };
     if let Some(applied) = applied {
         record_backstop(&mut prepared, applied?)?;
@@ -249,10 +254,12 @@ pub fn apply_sandbox(prepared: &mut Prepared, inputs: &Inputs) -> Result<(), Fat
     record_backstop(prepared, applied)
 }
 
-/// What applying the backstop gave: lines for the run's logs, and the `run` record.
+/// What applying the backstop gave: lines for the run's logs, the `run` record, and the
+/// script thread started under it.
 struct Backstop {
     notes: Vec<String>,
     summary: rex_policy::audit::SandboxSummary,
+    script_thread: Option<rex_engine::ScriptThread>,
 }
 
 /// Plans the backstop from `policies` and applies it to this process (nothing in `Off`).
@@ -266,6 +273,7 @@ fn backstop(policies: &Policies, inputs: &Inputs) -> Result<Backstop, Fatal> {
                 enforced: Vec::new(),
                 left_out: vec!["everything: the SDK's policy checks are the only wall".to_owned()],
             },
+            script_thread: rex_engine::ScriptThread::start().ok(),
         });
     }
     let mut config = rex_sandbox::SandboxConfig {
@@ -290,12 +298,16 @@ fn backstop(policies: &Policies, inputs: &Inputs) -> Result<Backstop, Fatal> {
     Ok(Backstop {
         notes: report.lines(),
         summary: sandbox_summary(&report),
+        // Started after the backstop, so under it; one that cannot start now is tried
+        // again, with its error reported, when the run starts.
+        script_thread: rex_engine::ScriptThread::start().ok(),
     })
 }
 
 /// Puts the backstop's lines into the run's logs and writes the `run` record.
 fn record_backstop(prepared: &mut Prepared, applied: Backstop) -> Result<(), Fatal> {
     prepared.request.notes.extend(applied.notes);
+    prepared.script_thread = applied.script_thread;
     prepared.gate.log_run(&applied.summary).map_err(|e| {
         Fatal::new(
             ErrorType::CommunicationException,
@@ -344,7 +356,7 @@ pub fn sandbox_summary(report: &rex_sandbox::SandboxReport) -> rex_policy::audit
 
 /// Runs prepared inputs.
 pub fn run(prepared: Prepared) -> RunOutcome {
-    rex_engine::run(prepared.gate, prepared.request)
+    run_then(prepared, |_| {})
 }
 
 /// Runs prepared inputs and calls `finish` with the outcome on the script thread as soon
@@ -354,7 +366,12 @@ pub fn run_then(
     prepared: Prepared,
     finish: impl FnOnce(&RunOutcome) + Send + 'static,
 ) -> RunOutcome {
-    rex_engine::run_then(prepared.gate, prepared.request, finish)
+    rex_engine::run_then_on(
+        prepared.script_thread,
+        prepared.gate,
+        prepared.request,
+        finish,
+    )
 }
 
 /// Writes a document in `format` to stdout/stderr.

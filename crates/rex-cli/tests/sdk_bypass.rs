@@ -240,6 +240,7 @@ fn child() {
     let mut prepared = Prepared {
         gate: Arc::new(gate),
         request: RunRequest::new("bypass.rhai", script),
+        script_thread: None,
     };
     let inputs = Inputs {
         sandbox: var("MODE").parse::<SandboxMode>().unwrap(),

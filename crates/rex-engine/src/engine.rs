@@ -23,14 +23,32 @@ use crate::state::RunState;
 ///   the progress callback, with [`Watchdog::ExitProcess`] there is no callback (the
 ///   thread that called `run` enforces both).
 pub(crate) fn build(state: &Rc<RunState>, domains: Domains, watchdog: Watchdog) -> Engine {
+    build_on(base(), state, domains, watchdog)
+}
+
+/// The part of [`build`] that needs no run: Rhai's standard library, the standard type
+/// names, no module resolver, `import` and `eval` disabled, strict variables. A script
+/// thread started ahead of its run ([`crate::ScriptThread`]) makes it while the policy is
+/// still validating.
+pub(crate) fn base() -> Engine {
     let mut engine = standard_engine();
     register_std_type_names(&mut engine);
-    // Types left over from a build that panicked on this thread.
-    let _ = bindings::take_rex_types();
     engine.set_module_resolver(DummyModuleResolver::new());
     engine.disable_symbol("import");
     engine.disable_symbol("eval");
     engine.set_strict_variables(true);
+    engine
+}
+
+/// [`build`] from a [`base`] made on this thread.
+pub(crate) fn build_on(
+    mut engine: Engine,
+    state: &Rc<RunState>,
+    domains: Domains,
+    watchdog: Watchdog,
+) -> Engine {
+    // Types left over from a build that panicked on this thread.
+    let _ = bindings::take_rex_types();
 
     let l = &state.limits;
     engine.set_max_operations(l.max_operations);

@@ -31,6 +31,6 @@ pub use domains::Domains;
 pub use limits::{Limits, Watchdog};
 pub use output::{ErrorType, OutputDocument, Status};
 pub use run::{
-    CompileProblem, RunClass, RunOutcome, RunRequest, compile_check, registered_function_names,
-    run, run_then,
+    CompileProblem, RunClass, RunOutcome, RunRequest, ScriptThread, compile_check,
+    registered_function_names, run, run_then, run_then_on,
 };

@@ -22,6 +22,56 @@ use crate::state::{RunState, Shared};
 /// is what stops recursion, in debug builds too. Only touched pages are committed.
 const SCRIPT_STACK: usize = 256 * 1024 * 1024;
 
+/// What a [`ScriptThread`] is given to do, with the engine base it has made.
+type Job = Box<dyn FnOnce(rhai::Engine) + Send>;
+
+/// A script thread started ahead of its run: it makes the run-independent part of the
+/// engine (Rhai's standard library, the engine's fixed settings) at once, then waits for
+/// [`run_then_on`] to hand it the run. Starting it while the caller still waits for
+/// something else (the runner: the policy's validation) takes the thread's start and that
+/// part of the engine off the run's path.
+///
+/// It authorizes nothing and holds no gate until the run is handed over. A thread that
+/// is dropped unused ends without running anything. Start it after the kernel backstop:
+/// Landlock applies to the threads created after it, not to those already running.
+pub struct ScriptThread {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl ScriptThread {
+    /// Starts the thread (named `rex-script`, with the script stack).
+    pub fn start() -> std::io::Result<Self> {
+        let (jobs, job) = std::sync::mpsc::sync_channel::<Job>(1);
+        let handle = std::thread::Builder::new()
+            .name("rex-script".into())
+            .stack_size(SCRIPT_STACK)
+            .spawn(move || {
+                let base = engine::base();
+                if let Ok(job) = job.recv() {
+                    job(base);
+                }
+            })?;
+        Ok(Self { jobs, handle })
+    }
+
+    /// Hands the thread its job; the handle to join it.
+    fn run(self, job: impl FnOnce(rhai::Engine) + Send + 'static) -> std::thread::JoinHandle<()> {
+        // A thread that has ended (it panicked making the base) drops the job; joining it
+        // then reports the panic, as a failed run.
+        let _ = self.jobs.send(Box::new(job));
+        self.handle
+    }
+}
+
+impl std::fmt::Debug for ScriptThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptThread")
+            .field("thread", &self.handle.thread().id())
+            .finish()
+    }
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
@@ -121,6 +171,18 @@ pub fn run_then(
     request: RunRequest,
     finish: impl FnOnce(&RunOutcome) + Send + 'static,
 ) -> RunOutcome {
+    run_then_on(None, gate, request, finish)
+}
+
+/// [`run_then`] on `thread`, a script thread started ahead of the run (or a new one when
+/// `None`). Start it after the kernel backstop is applied: Landlock covers the threads
+/// created after it, not those that already run.
+pub fn run_then_on(
+    thread: Option<ScriptThread>,
+    gate: Arc<Gate>,
+    request: RunRequest,
+    finish: impl FnOnce(&RunOutcome) + Send + 'static,
+) -> RunOutcome {
     let started = Instant::now();
     let timeout = request.limits.timeout;
     let deadline = started + timeout;
@@ -128,26 +190,26 @@ pub fn run_then(
     let watchdog = request.watchdog;
     let shared = Arc::new(Shared::new(request.log_level));
     let (done, outcome) = std::sync::mpsc::sync_channel(1);
+    let thread = match thread {
+        Some(t) => t,
+        None => match ScriptThread::start() {
+            Ok(t) => t,
+            Err(e) => return internal(&format!("cannot start the script thread: {e}")),
+        },
+    };
     let worker = {
         let gate = Arc::clone(&gate);
         let shared = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("rex-script".into())
-            .stack_size(SCRIPT_STACK)
-            .spawn(move || {
-                let log = Arc::clone(&gate);
-                let outcome = run_on_this_thread(gate, request, started, deadline, shared);
-                if let Some(outcome) = outcome {
-                    let _ = log.flush_audit_log();
-                    drop(log);
-                    finish(&outcome);
-                    let _ = done.send(outcome);
-                }
-            })
-    };
-    let worker = match worker {
-        Ok(w) => w,
-        Err(e) => return internal(&format!("cannot start the script thread: {e}")),
+        thread.run(move |base| {
+            let log = Arc::clone(&gate);
+            let outcome = run_on_this_thread(base, gate, request, started, deadline, shared);
+            if let Some(outcome) = outcome {
+                let _ = log.flush_audit_log();
+                drop(log);
+                finish(&outcome);
+                let _ = done.send(outcome);
+            }
+        })
     };
     let stop = |reason: String| {
         let _ = gate.flush_audit_log();
@@ -297,6 +359,7 @@ fn scope_for(args: &ScriptArgs) -> Scope<'static> {
 
 /// Runs the script; `None` when the watchdog has already written the document.
 fn run_on_this_thread(
+    base: rhai::Engine,
     gate: Arc<Gate>,
     request: RunRequest,
     started: Instant,
@@ -311,7 +374,7 @@ fn run_on_this_thread(
     ));
     // Only the domains the script can reach (most of the engine's construction).
     let domains = request.domains.named_by(&request.script);
-    let engine = engine::build(&state, domains, request.watchdog);
+    let engine = engine::build_on(base, &state, domains, request.watchdog);
     let mut scope = scope_for(&request.args);
     for note in &request.notes {
         state.log().push(Level::Info, note, 0, Some("sandbox"));
