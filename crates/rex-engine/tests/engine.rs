@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rex_engine::{
-    ErrorType, Limits, RunClass, RunOutcome, RunRequest, ScriptArgs, Status, Watchdog, run,
-    run_then,
+    ErrorType, Limits, RunClass, RunOutcome, RunRequest, ScriptArgs, ScriptThread, Status,
+    Watchdog, run, run_then, run_then_on,
 };
 use rex_policy::{Gate, Policies};
 
@@ -168,6 +168,37 @@ fn run_then_finishes_on_the_script_thread_with_the_log_written() {
     let o = run_then(gate(), request, move |_| seen.send(()).unwrap());
     assert!(error(&o).1.contains("wall-clock deadline"));
     assert!(finished.try_recv().is_err());
+}
+
+/// A script thread started before its run takes the run's limits, gate and arguments
+/// (none of them is fixed when it starts) and runs the script on itself.
+#[test]
+fn a_thread_started_ahead_runs_with_the_run_it_is_given() {
+    let thread = ScriptThread::start().unwrap();
+    let started_on = format!("{thread:?}");
+    let (seen, finished) = std::sync::mpsc::channel();
+    let mut request = RunRequest::new("t.rhai", "let n = 0; loop { n += 1; }");
+    request.limits.max_operations = 1_000;
+    let o = run_then_on(Some(thread), gate(), request, move |_| {
+        seen.send(format!("{:?}", std::thread::current().id()))
+            .unwrap();
+    });
+    let (kind, message) = error(&o);
+    assert_eq!(kind, ErrorType::ScriptException, "{message}");
+    assert!(message.contains("operations"), "{message}");
+    assert!(
+        started_on.contains(&finished.try_recv().unwrap()),
+        "{started_on}"
+    );
+
+    // The gate comes with the run: denied without a policy.
+    let o = run_then_on(
+        Some(ScriptThread::start().unwrap()),
+        gate(),
+        RunRequest::new("t.rhai", "cat(\"/etc/hostname\")"),
+        |_| {},
+    );
+    assert_eq!(o.document.status, Status::Error);
 }
 
 /// The memory limit holds without the progress callback: the watchdog polls resident
