@@ -264,17 +264,31 @@ struct Backstop {
 
 /// Plans the backstop from `policies` and applies it to this process (nothing in `Off`).
 fn backstop(policies: &Policies, inputs: &Inputs) -> Result<Backstop, Fatal> {
+    let (notes, summary) = enforce_backstop(policies, inputs)?;
+    Ok(Backstop {
+        notes,
+        summary,
+        // Started after the backstop, so under it; one that cannot start now is tried
+        // again, with its error reported, when the run starts.
+        script_thread: rex_engine::ScriptThread::start().ok(),
+    })
+}
+
+/// Plans and applies the backstop: the lines for the run's logs and the `run` record.
+fn enforce_backstop(
+    policies: &Policies,
+    inputs: &Inputs,
+) -> Result<(Vec<String>, rex_policy::audit::SandboxSummary), Fatal> {
     if inputs.sandbox == rex_sandbox::SandboxMode::Off {
-        return Ok(Backstop {
-            notes: Vec::new(),
-            summary: rex_policy::audit::SandboxSummary {
+        return Ok((
+            Vec::new(),
+            rex_policy::audit::SandboxSummary {
                 mode: inputs.sandbox.to_string(),
                 landlock_abi: None,
                 enforced: Vec::new(),
                 left_out: vec!["everything: the SDK's policy checks are the only wall".to_owned()],
             },
-            script_thread: rex_engine::ScriptThread::start().ok(),
-        });
+        ));
     }
     let mut config = rex_sandbox::SandboxConfig {
         mode: inputs.sandbox,
@@ -295,13 +309,7 @@ fn backstop(policies: &Policies, inputs: &Inputs) -> Result<Backstop, Fatal> {
     let plan = rex_sandbox::plan(policies, &config);
     let report = rex_sandbox::apply(&plan)
         .map_err(|e| Fatal::new(ErrorType::InternalException, format!("sandbox: {e}")))?;
-    Ok(Backstop {
-        notes: report.lines(),
-        summary: sandbox_summary(&report),
-        // Started after the backstop, so under it; one that cannot start now is tried
-        // again, with its error reported, when the run starts.
-        script_thread: rex_engine::ScriptThread::start().ok(),
-    })
+    Ok((report.lines(), sandbox_summary(&report)))
 }
 
 /// Puts the backstop's lines into the run's logs and writes the `run` record.

@@ -306,8 +306,7 @@ impl Pending {
             self.buf.extend_from_slice(&m.json);
         }
         let at = (item.at.0 > 0).then_some(item.at);
-        self.tail
-            .push_at(&mut self.buf, at, ctx.script.as_deref(), ctx.job.as_deref());
+        self.tail.push_at(&mut self.buf, at);
         self.held(false)
     }
 
@@ -488,7 +487,7 @@ impl Tail {
     fn push(&mut self, b: &mut Vec<u8>, script: Option<Position<'_>>, job: Option<&str>) {
         let file = script.and_then(|p| p.file);
         self.retarget(file, job);
-        self.push_at(b, script.map(|p| (p.line, p.column)), file, job);
+        self.push_at(b, script.map(|p| (p.line, p.column)));
     }
 
     /// Makes the next line's end again unless it is for this script file and job (the
@@ -502,20 +501,14 @@ impl Tail {
     }
 
     /// Appends the end of the line for the script position `at` (`None`: no script
-    /// position), in the script `file` and `job` last given to [`Tail::retarget`].
-    fn push_at(
-        &mut self,
-        b: &mut Vec<u8>,
-        at: Option<(u32, u32)>,
-        file: Option<&str>,
-        job: Option<&str>,
-    ) {
+    /// position), in the script file and job last given to [`Tail::retarget`].
+    fn push_at(&mut self, b: &mut Vec<u8>, at: Option<(u32, u32)>) {
         if !(self.made && self.at == at) {
             let j = &mut self.json;
             j.clear();
             if let Some((line, column)) = at {
                 j.extend_from_slice(b",\"script\":{");
-                if let Some(file) = file {
+                if let Some(file) = &self.file {
                     j.extend_from_slice(b"\"file\":");
                     push_json_str(j, file);
                     j.push(b',');
@@ -526,7 +519,7 @@ impl Tail {
                 push_u32(j, column);
                 j.push(b'}');
             }
-            if let Some(job) = job {
+            if let Some(job) = &self.job {
                 j.extend_from_slice(b",\"job\":");
                 push_json_str(j, job);
             }

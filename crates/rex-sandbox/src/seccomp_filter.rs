@@ -293,7 +293,8 @@ enum Insn {
     Jump(u16, u32, To, To),
     /// An unconditional jump (`BPF_JA`).
     Goto(To),
-    /// Marks where the subtree of the sorted list starting at this index begins.
+    /// Marks where the right subtree of the sorted list starting at this index begins
+    /// (each index starts at most one: the split at it).
     Label(usize),
 }
 
@@ -349,10 +350,10 @@ pub(crate) fn program(
     tree(&singled, 0, singled.len(), &mut code);
     assemble(&code, singled.len())
 }
+
 /// Emits the search over `singled[lo..hi]` (sorted by number): a leaf compares each
 /// number in turn and falls through to allow; a larger range splits at its middle number.
 fn tree(singled: &[(u32, Verdict)], lo: usize, hi: usize, code: &mut Vec<Insn>) {
-    code.push(Insn::Label(lo));
     if hi - lo <= LEAF {
         for &(nr, verdict) in &singled[lo..hi] {
             code.push(Insn::Jump(JEQ_K, nr, To::Verdict(verdict), To::Next));
@@ -370,6 +371,7 @@ fn tree(singled: &[(u32, Verdict)], lo: usize, hi: usize, code: &mut Vec<Insn>) 
         To::Next,
     ));
     tree(singled, lo, mid, code);
+    code.push(Insn::Label(mid));
     tree(singled, mid, hi, code);
 }
 
@@ -383,8 +385,7 @@ fn assemble(code: &[Insn], subtrees: usize) -> Result<Vec<sock_filter>, String> 
         at.push(len);
         match *insn {
             Insn::Label(l) => {
-                // A subtree and its left half start at the same index: keep the first.
-                if let Some(slot @ None) = labels.get_mut(l) {
+                if let Some(slot) = labels.get_mut(l) {
                     *slot = Some(len);
                 }
             }
